@@ -1,0 +1,48 @@
+/* error.h -- the one error-reporting convention of hvkit's host code.
+ *
+ * A function that can fail takes `struct hvk_err *err` as its last parameter,
+ * fills it with one line of context where the failure is known, and returns
+ * -1 (or NULL / false). Callers pass it up unchanged or prefix context with
+ * hvk_err_prefix(). err may be NULL when the caller does not care. Bad input
+ * from a guest, a client or a file is an expected failure, never an assert.
+ */
+#ifndef HVKIT_ERROR_H
+#define HVKIT_ERROR_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct hvk_err {
+    char msg[512];
+};
+
+__attribute__((format(printf, 2, 3)))
+static inline int hvk_err_set(struct hvk_err *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* Prepend "<context>: " to the message already in err. */
+__attribute__((format(printf, 2, 3)))
+static inline int hvk_err_prefix(struct hvk_err *err, const char *fmt, ...)
+{
+    if (err) {
+        char head[256], old[sizeof err->msg];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(head, sizeof head, fmt, ap);
+        va_end(ap);
+        memcpy(old, err->msg, sizeof old);
+        snprintf(err->msg, sizeof err->msg, "%s: %s", head, old);
+    }
+    return -1;
+}
+
+#endif
