@@ -25,10 +25,12 @@ struct x86_map_range {
 struct x86_maps_limits {
     uint64_t max_entries;   /* present entries examined, all levels */
     uint64_t max_ranges;    /* ranges handed to the callback */
+    uint64_t max_tables;    /* tables read (each read is up to 4 KiB) */
 };
 
 #define X86_MAPS_DEFAULT_MAX_ENTRIES (1ull << 22)
 #define X86_MAPS_DEFAULT_MAX_RANGES  (1ull << 20)
+#define X86_MAPS_DEFAULT_MAX_TABLES  (1ull << 16)
 
 struct x86_maps_stats {
     uint64_t entries;       /* present entries examined */
