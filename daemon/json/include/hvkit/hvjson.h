@@ -1,0 +1,32 @@
+/* hvjson.h -- walk and maps results as the JSON objects hvd's API returns
+ * (schemas/walk-result.json, schemas/maps-result.json). hvctl --json prints
+ * exactly these. 64-bit addresses and raw entries are "0x..." hex strings
+ * (JSON numbers lose precision above 2^53); counts are numbers. */
+#ifndef HVKIT_HVJSON_H
+#define HVKIT_HVJSON_H
+
+#include <jansson.h>
+
+#include <hvkit/error.h>
+#include <x86/maps.h>
+#include <x86/walk.h>
+
+/* New reference, or NULL with err (out of memory). */
+json_t *hvjson_walk(const struct x86_walk *w, struct hvk_err *err);
+
+/* Builder for a maps result: create, add ranges in order, finish. */
+json_t *hvjson_maps_new(enum x86_mode mode, uint64_t cr3, struct hvk_err *err);
+int hvjson_maps_add(json_t *maps, const struct x86_map_range *r, struct hvk_err *err);
+int hvjson_maps_finish(json_t *maps, const struct x86_maps_stats *st, struct hvk_err *err);
+
+/* {"user","writable","executable","pkey","str"} as a new object. */
+json_t *hvjson_rights(const struct x86_rights *r);
+
+/* "0x%llx" as a new JSON string. */
+json_t *hvjson_hex(uint64_t v);
+
+/* Rights as the short token hvctl prints and the API carries: user/super
+ * "u"/"s", then "r", "w"/"-", "x"/"-": e.g. "srw-". buf >= 5 bytes. */
+const char *hvjson_rights_str(const struct x86_rights *r, char buf[5]);
+
+#endif
