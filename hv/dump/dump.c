@@ -46,7 +46,10 @@ static int dump_load_phdrs(struct dump_core *core, Elf *elf, struct hvk_err *err
     core->machine = eh.e_machine;
     core->elf_class = gelf_getclass(elf) == ELFCLASS64 ? 64 : 32;
 
-    if (elf_getphdrnum(elf, &phnum) != 0)
+    /* libelf quietly clamps a table that overruns the file: check the
+     * declared count ourselves (PN_XNUM: the real count is in section 0). */
+    phnum = eh.e_phnum;
+    if (phnum == PN_XNUM && elf_getphdrnum(elf, &phnum) != 0)
         return hvk_err_set(err, "bad program header count: %s", elf_errmsg(-1));
     if (phnum == 0)
         return hvk_err_set(err, "no program headers");
@@ -60,6 +63,11 @@ static int dump_load_phdrs(struct dump_core *core, Elf *elf, struct hvk_err *err
                            (unsigned long long)eh.e_phoff, phnum,
                            (unsigned)eh.e_phentsize, core->len);
 
+    {
+        size_t lib_phnum;
+        if (elf_getphdrnum(elf, &lib_phnum) != 0 || lib_phnum != phnum)
+            return hvk_err_set(err, "bad program header count %zu", phnum);
+    }
     core->ram = calloc(phnum, sizeof *core->ram);
     if (!core->ram)
         return hvk_err_set(err, "out of memory");
