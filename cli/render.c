@@ -69,8 +69,8 @@ void hvctl_render_maps_header(FILE *f, enum x86_mode mode, uint64_t cr3, bool co
 {
     fprintf(f, "%smode %s  CR3 0x%llx%s\n", color ? C_BOLD : "", x86_mode_name(mode),
             (unsigned long long)cr3, color ? C_OFF : "");
-    fprintf(f, "%-16s-%-16s %-16s %-16s %-4s %s\n", "VA START", "VA END", "SIZE", "GPA",
-            "PAGE", "RIGHTS");
+    fprintf(f, "%-33s %-16s %-16s %-4s %s\n", "VA START-END", "SIZE", "GPA", "PAGE",
+            "RIGHTS");
 }
 
 void hvctl_render_maps_range(FILE *f, const struct x86_map_range *r)
