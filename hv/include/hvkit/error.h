@@ -15,7 +15,16 @@
 
 struct hvk_err {
     char msg[512];
+    int code;   /* optional category for the caller (e.g. an exit status); 0 = none */
 };
+
+/* Record a category beside the message; returns -1 like hvk_err_set(). */
+static inline int hvk_err_code(struct hvk_err *err, int code)
+{
+    if (err)
+        err->code = code;
+    return -1;
+}
 
 __attribute__((format(printf, 2, 3)))
 static inline int hvk_err_set(struct hvk_err *err, const char *fmt, ...)
