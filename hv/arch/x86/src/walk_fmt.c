@@ -135,7 +135,7 @@ size_t x86_walk_format(const struct x86_walk *w, char *buf, size_t len)
     struct fmt_buf f = { buf, len, 0 };
     if (len)
         buf[0] = '\0';
-    fmt_add(&f, "GVA %#018llx  mode %s  access %s %s\n", (unsigned long long)w->gva,
+    fmt_add(&f, "GVA 0x%016llx  mode %s  access %s %s\n", (unsigned long long)w->gva,
             x86_mode_name(w->mode), x86_access_priv_name(w->access.priv),
             x86_access_type_name(w->access.type));
     if (w->nlevels > 0)
@@ -145,18 +145,18 @@ size_t x86_walk_format(const struct x86_walk *w, char *buf, size_t len)
         char bits[96];
         bool failed = w->reason != X86_WALK_OK && w->fault_level == (int)i;
         if (!l->read_ok) {
-            fmt_add(&f, "%-5s  %5u  %#018llx  %-18s  %-18s  %s", x86_level_name(l->kind), l->index,
+            fmt_add(&f, "%-5s  %5u  0x%016llx  %-18s  %-18s  %s", x86_level_name(l->kind), l->index,
                     (unsigned long long)l->entry_gpa, "(unreadable)", "-", "-");
         } else {
             x86_walk_bits_format(l, bits, sizeof bits);
-            fmt_add(&f, "%-5s  %5u  %#018llx  %#018llx  %#018llx  %s", x86_level_name(l->kind),
+            fmt_add(&f, "%-5s  %5u  0x%016llx  0x%016llx  0x%016llx  %s", x86_level_name(l->kind),
                     l->index, (unsigned long long)l->entry_gpa, (unsigned long long)l->raw,
                     (unsigned long long)l->addr, bits);
         }
         fmt_add(&f, "%s%s\n", failed ? "  <== " : "", failed ? w->why : "");
     }
     if (w->mapped)
-        fmt_add(&f, "GPA %#018llx  page %s  rights %s %s %s  pkey %d\n",
+        fmt_add(&f, "GPA 0x%016llx  page %s  rights %s %s %s  pkey %d\n",
                 (unsigned long long)w->gpa, walk_size_name(w->page_size),
                 w->rights.user ? "user" : "supervisor",
                 w->rights.writable ? "write" : "read-only",
