@@ -14,14 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "boot/elf_load.h"
 #include "boot/embedded_guest.h"
 #include "boot/pvh.h"
+#include "core/machine.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
-#include "devices/exit_port.h"
-#include "devices/serial.h"
-#include "devices/test_mmio.h"
 
 #define HV_DEFAULT_MEM    (64ull << 20)
 #define HV_DEFAULT_VCPUS  2u
@@ -331,33 +328,19 @@ static int cmd_run(int argc, char **argv)
     int sigfd = signalfd(-1, &stop_set, SFD_CLOEXEC);
 
     struct hvk_err err = { "", 0 };
-    struct hv_vm_config cfg = { .name = o.name, .mem_size = o.mem, .nr_vcpus = o.vcpus };
-    struct hv_vm *vm = hv_vm_create(&cfg, &err);
-    struct hv_serial uart;
-    struct hv_test_mmio test_mmio;
-    uint32_t entry = 0;
-    if (!vm) {
-        fprintf(stderr, "hv: %s\n", err.msg);
+    struct hv_machine_config mc = {
+        .name = o.name, .mem_size = o.mem, .nr_vcpus = o.vcpus, .image = image, .image_len = image_len,
+        .cmdline = o.cmdline, .console_fd = console_fd,
+    };
+    struct hv_machine *m = hv_machine_create(&mc, &err);
+    struct hv_vm *vm = m ? m->vm : NULL;
+    if (!m) {
+        if (err.code == HV_EXIT_BAD_INPUT)
+            fprintf(stderr, "hv: kernel '%s': %s\n", image_name, err.msg);
+        else
+            fprintf(stderr, "hv: %s\n", err.msg);
         rc = err.code ? err.code : HV_EXIT_INTERNAL;
         goto out;
-    }
-    if (hv_elf_load(vm, image, image_len, &entry, &err) < 0) {
-        fprintf(stderr, "hv: kernel '%s': %s\n", image_name, err.msg);
-        rc = HV_EXIT_BAD_INPUT;
-        goto out;
-    }
-    if (hv_serial_attach(&uart, vm, console_fd, &err) < 0 || hv_exit_port_attach(vm, &err) < 0 ||
-        hv_test_mmio_attach(&test_mmio, vm, &err) < 0 || hv_pvh_setup(vm, o.cmdline, &err) < 0) {
-        fprintf(stderr, "hv: %s\n", err.msg);
-        rc = HV_EXIT_INTERNAL;
-        goto out;
-    }
-    for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-        if (hv_pvh_vcpu_reset(&vm->vcpus[i], entry, &err) < 0) {
-            fprintf(stderr, "hv: %s\n", err.msg);
-            rc = HV_EXIT_INTERNAL;
-            goto out;
-        }
     }
     if (hv_vm_start(vm, &err) < 0) {
         fprintf(stderr, "hv: %s\n", err.msg);
@@ -369,7 +352,7 @@ static int cmd_run(int argc, char **argv)
     if (o.stats)
         print_exit_stats(vm);
 out:
-    hv_vm_destroy(vm);
+    hv_machine_destroy(m);
     if (console_fd != STDOUT_FILENO)
         close(console_fd);
     if (sigfd >= 0)
