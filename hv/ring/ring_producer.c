@@ -74,8 +74,12 @@ static void ring_count_lost(struct ring_producer *p)
     p->seq++;
     p->lost_pending++;
     p->lost_total++;
-    atomic_store_explicit(&p->ctrl->lost_total, p->lost_total, memory_order_relaxed);
-    atomic_store_explicit(&p->ctrl->seq_next, p->seq, memory_order_relaxed);
+    /* The informational counters share head's cache line, which the consumer
+     * polls: while dropping, refresh them only at powers of two pending. */
+    if (!(p->lost_pending & (p->lost_pending - 1))) {
+        atomic_store_explicit(&p->ctrl->lost_total, p->lost_total, memory_order_relaxed);
+        atomic_store_explicit(&p->ctrl->seq_next, p->seq, memory_order_relaxed);
+    }
 }
 
 static void ring_put_lost(struct ring_producer *p, uint64_t *pos, uint64_t now)
@@ -93,6 +97,7 @@ static void ring_put_lost(struct ring_producer *p, uint64_t *pos, uint64_t now)
 static void ring_publish(struct ring_producer *p, uint64_t h)
 {
     p->head = h;
+    atomic_store_explicit(&p->ctrl->lost_total, p->lost_total, memory_order_relaxed);
     atomic_store_explicit(&p->ctrl->seq_next, p->seq, memory_order_relaxed);
     atomic_store_explicit(&p->ctrl->head, h, memory_order_release);
     atomic_thread_fence(memory_order_seq_cst);

@@ -191,8 +191,9 @@ static_assert(sizeof(struct ring_desc) == 32, "ring ABI");
 
 /* The two cache lines of one ring. The producer writes only the first line,
  * the consumer only the second. lost_total and seq_next are informational
- * (hvd may show them while a LOST record is still pending); the consumer
- * must not rely on them. */
+ * (hvd may show them while a LOST record is still pending): exact at every
+ * publication of head, refreshed only now and then while records are being
+ * dropped (they share head's line); the consumer must not rely on them. */
 struct ring_ctrl {
     _Alignas(RING_CACHELINE) _Atomic uint64_t head;
     _Atomic uint64_t lost_total;   /* records dropped so far (relaxed) */
