@@ -43,13 +43,19 @@ __attribute__((format(printf, 2, 3)))
 static inline int hvk_err_prefix(struct hvk_err *err, const char *fmt, ...)
 {
     if (err) {
-        char head[256], old[sizeof err->msg];
+        /* head + ": " + old always fits: 191 + 2 + 318 < sizeof msg. Longer
+         * parts are cut, never overflowed. */
+        char head[192], old[319];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(head, sizeof head, fmt, ap);
         va_end(ap);
-        memcpy(old, err->msg, sizeof old);
-        snprintf(err->msg, sizeof err->msg, "%s: %s", head, old);
+        size_t hl = strlen(head), ol = strnlen(err->msg, sizeof old - 1);
+        memcpy(old, err->msg, ol);
+        old[ol] = '\0';
+        memcpy(err->msg, head, hl);
+        memcpy(err->msg + hl, ": ", 2);
+        memcpy(err->msg + hl + 2, old, ol + 1);
     }
     return -1;
 }
