@@ -194,7 +194,7 @@ static int fake_monitor(void *t, struct gdb_stub *s, const char *cmd)
         n = snprintf(out, sizeof out, "%s\n", f->last_resume);
     } else if (strcmp(cmd, "bps") == 0) {
         n = snprintf(out, sizeof out, "%d\n", f->nbps);
-    } else if (strncmp(cmd, "defer ", 6) == 0) {
+    } else if (strncmp(cmd, "defer ", 6) == 0 && cmd[6] >= '0' && cmd[6] <= '9' && !cmd[7]) {
         f->defer_reads = cmd[6] - '0';
         n = snprintf(out, sizeof out, "deferring\n");
     } else if (strcmp(cmd, "fail") == 0) {

@@ -22,14 +22,23 @@ static int demo_write(void *ctx, const void *buf, size_t len)
     return 0;
 }
 
+/* Say so before the stub answers D, so the test sees it before gdb exits. */
+static void demo_detach(void *t)
+{
+    fprintf(stderr, "gdb_demo_server: detach requested\n");
+    fake_target_ops.detach(t);
+}
+
 int main(void)
 {
+    struct gdb_target_ops ops = fake_target_ops;
     static struct fake_target fake;
     struct gdb_stub *stub;
     char buf[4096];
 
+    ops.detach = demo_detach;
     fake_target_init(&fake);
-    stub = gdb_stub_new(&gdb_arch_x86_64, &fake_target_ops, &fake, demo_write, NULL);
+    stub = gdb_stub_new(&gdb_arch_x86_64, &ops, &fake, demo_write, NULL);
     if (!stub) {
         fprintf(stderr, "gdb_demo_server: out of memory\n");
         return 1;

@@ -59,7 +59,7 @@ want '^\$2 = 0x1100$'
 want '^\$3 = 0x1101$'
 # monitor and detach.
 want '^hello-from-monitor$'
-want 'gdb_demo_server: session closed \(detached\)'
+want '^gdb_demo_server: detach requested$'
 want '\[Inferior 1 \(Remote target\) detached\]'
 # gdb complained about nothing in our protocol.
 reject 'target description'

@@ -186,6 +186,9 @@ int main(int argc, char **argv)
         failed = 1;
     fclose(fp);
     gdb_stub_free(stub);
+    free(tr_out.p);
+    free(tr_want.p);
+    free(in.p);
     if (steps == 0) {
         fprintf(stderr, "%s: no steps: an empty transcript proves nothing\n", argv[1]);
         return 1;
