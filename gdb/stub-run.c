@@ -11,11 +11,18 @@ STUB_HANDLER(stub_cmd_stop_reason)
     return stub_format_stop(s, &s->last_stop);
 }
 
+/* RUNNING is entered before ops->resume so that a target which stops at once
+ * may call gdb_stub_report_stop() from inside resume. */
 static int stub_resume(struct gdb_stub *s, const struct gdb_resume_action *acts, size_t n)
 {
-    if (!s->ops->resume || s->ops->resume(s->t, acts, n) < 0)
+    if (!s->ops->resume)
         return stub_error(s, STUB_E_TARGET);
     s->state = GDB_STUB_RUNNING;
+    if (s->ops->resume(s->t, acts, n) < 0) {
+        if (s->state == GDB_STUB_RUNNING)
+            s->state = GDB_STUB_HALTED;
+        return stub_error(s, STUB_E_TARGET);
+    }
     return STUB_NO_REPLY;
 }
 
