@@ -86,7 +86,11 @@
  * leave enough room.
  * Consumer: load head with acquire, copy the record out, then
  * atomic_store_explicit(&tail, new_tail, memory_order_release).
- * No locks anywhere; the producer path has no syscalls except the doorbell.
+ * No locks anywhere; the producer path makes no syscall except the doorbell
+ * (time_ns comes from clock_gettime, a vDSO call).
+ * The producer never reads back what it wrote into shared memory (a peer
+ * could change it): build a record in place through ring_reserve's pointer,
+ * but do not read it back.
  *
  * ===== 6. Doorbell protocol (eventfd) ======================================
  *
@@ -106,6 +110,12 @@
  * and does not sleep, or the producer sees waiting == 1 and signals. The
  * exchange makes one wakeup request cost at most one write(2). A spurious
  * wakeup is harmless (the consumer drains, finds nothing, re-arms).
+ * With one eventfd for many rings, hvd's loop per wakeup is: drain the
+ * eventfd; for each ring read at most a budget of records (a producer can
+ * publish forever, so a drain loop must be bounded); then ring_consumer_arm
+ * every ring; sleep only if every arm returned 1, else go round again.
+ * A producer without a doorbell fd (-1) leaves the request pending for the
+ * next producer that has one.
  *
  * ===== 7. Validation (the consumer trusts nothing in the region) ===========
  *
@@ -424,7 +434,9 @@ static inline size_t ring_consumer_max_payload(const struct ring_consumer *c)
  * records are returned to the caller like any other (type RING_REC_LOST). */
 int ring_read_next(struct ring_consumer *c, struct ring_rec_hdr *hdr,
                    void *buf, size_t bufsize, struct hvk_err *err);
-/* Like ring_read_next but leaves the record in place (header only). */
+/* Like ring_read_next but leaves the record in place (header only). The
+ * header is validated but advisory: ring_read_next reads and validates it
+ * again, and its result is the one that counts. */
 int ring_peek(struct ring_consumer *c, struct ring_rec_hdr *hdr,
               struct hvk_err *err);
 /* Doorbell: ask for a wakeup. Returns 1 if the ring is still empty and the
