@@ -12,9 +12,12 @@
  * it may break it (hvk_console_break_lock) so the fault report still appears. */
 static volatile u32 hvk_console_lock;
 
+static void hvk_console_write(const char *s, u32 n);
+
 void hvk_console_init(void)
 {
     hvk_outb(HVK_PORT_UART + UART_FCR, 0x07);   /* enable and clear the FIFOs */
+    hvk_console_write("\n", 1);                   /* report lines start at column 0 */
 }
 
 static void hvk_console_acquire(u32 cpu)
