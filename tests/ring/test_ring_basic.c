@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 
 #include "ring_fixture.h"
 
@@ -517,6 +519,75 @@ static void test_memfd(void **state)
     close(fd);
 }
 
+/* hv and hvd are two processes with their own mappings of the memfd: a
+ * child maps it afresh and produces, the parent consumes with the doorbell. */
+static void test_two_processes(void **state)
+{
+    (void)state;
+    struct hvk_err err = {{0}};
+    struct ring_fixture *f = ring_fixture_new(2, 4096, 4096, 4096);
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    assert_true(efd >= 0);
+    enum { N = 20000 };
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        size_t size;
+        struct ring_region *r = malloc(sizeof *r);
+        struct ring_producer p;
+        if (ring_memfd_check(f->fd, &size, &err) < 0)
+            _exit(10);
+        void *b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
+        if (b == MAP_FAILED || ring_region_check(r, b, size, &err) < 0 ||
+            ring_producer_init(&p, r, 1, RING_PROD_NOLOSS, efd, &err) < 0)
+            _exit(11);
+        for (uint64_t i = 0; i < N; i++) {
+            uint8_t pay[16];
+            fill(pay, 16, i);
+            int rc;
+            while ((rc = ring_write(&p, RING_REC_CONSOLE, 0, pay, 16, &err)) == RING_FULL)
+                usleep(100);
+            if (rc != RING_OK)
+                _exit(12);
+        }
+        _exit(0);
+    }
+    size_t size;
+    struct ring_region *r = malloc(sizeof *r);
+    struct ring_consumer c;
+    assert_int_equal(ring_memfd_check(f->fd, &size, &err), 0);
+    void *b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
+    assert_true(b != MAP_FAILED);
+    assert_int_equal(ring_region_check(r, b, size, &err), 0);
+    assert_int_equal(ring_consumer_init(&c, r, 1, &err), 0);
+    for (uint64_t i = 0; i < N;) {
+        struct ring_rec_hdr h;
+        int rc = ring_read_next(&c, &h, rbuf, sizeof rbuf, &err);
+        if (rc < 0)
+            fail_msg("%s", err.msg);
+        if (rc == 1) {
+            assert_int_equal(h.seq, i);
+            check_fill(rbuf, 16, i);
+            i++;
+            continue;
+        }
+        if (ring_consumer_arm(&c, &err) == 1) {
+            struct pollfd pfd = {efd, POLLIN, 0};
+            if (poll(&pfd, 1, 10000) != 1)
+                fail_msg("no doorbell after record %llu", (unsigned long long)i);
+            ring_doorbell_drain(efd, &err);
+        }
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_int_equal(c.delivered, N);
+    munmap(b, size);
+    free(r);
+    close(efd);
+    ring_fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_doorbell),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_memfd),
+        cmocka_unit_test(test_two_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
