@@ -5,6 +5,8 @@
 
 #include "fuzz_common.h"
 
+#define FUZZ_MAPS_RAM (32u * 1024)
+
 struct fuzz_maps_ctx {
     uint64_t ranges;
     bool have_last;
@@ -44,13 +46,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < FUZZ_HDR)
         return 0;
-    size_t ram_size = size - FUZZ_HDR;
-    if (ram_size > FUZZ_MAX_RAM)
-        ram_size = FUZZ_MAX_RAM;
-    uint8_t *ram = malloc(ram_size ? ram_size : 1);
+    /* RAM is FUZZ_MAPS_RAM zeroed bytes; the rest of the input is records
+     * {u16 qword index, u64 value} stored into it, so a small input can
+     * describe sparse tables anywhere in it. */
+    size_t ram_size = FUZZ_MAPS_RAM;
+    uint8_t *ram = calloc(1, ram_size);
     if (!ram)
         return 0;
-    memcpy(ram, data + FUZZ_HDR, ram_size);
+    for (size_t off = FUZZ_HDR; off + 10 <= size; off += 10) {
+        uint16_t idx;
+        memcpy(&idx, data + off, 2);
+        memcpy(ram + (idx % (FUZZ_MAPS_RAM / 8)) * 8, data + off + 2, 8);
+    }
     struct fuzz_ram r = { ram, ram_size, 0 };
     struct x86_paging_regs regs;
     struct x86_cpu_facts cpu;
