@@ -91,7 +91,8 @@ struct x86_walk {
     uint64_t gva;
     struct x86_access access;
 
-    /* levels[0..nlevels) in walk order; the failing level is included */
+    /* levels[0..nlevels) in walk order; the failing level is included;
+     * levels[nlevels..] are unspecified */
     unsigned nlevels;
     struct x86_walk_level levels[X86_WALK_MAX_LEVELS];
 
@@ -117,7 +118,7 @@ struct x86_walk {
  * Returns 0 when the walk was carried out: out->reason says whether the
  * access is allowed (X86_WALK_OK) or why not. Returns -1 with err only for
  * bad arguments (NULL pointer, MAXPHYADDR outside 32..52, inconsistent
- * registers); out is then zeroed with reason X86_WALK_OK and nlevels 0. */
+ * registers); out then has reason X86_WALK_OK, nlevels 0, mapped false. */
 int x86_walk(const struct x86_paging_regs *regs, const struct x86_cpu_facts *cpu,
              const struct x86_mem *mem, uint64_t gva, struct x86_access acc,
              struct x86_walk *out, struct hvk_err *err);
