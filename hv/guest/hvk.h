@@ -94,6 +94,7 @@ struct hvk_options {
     u64 user_iters;     /* user task loop count per workload iteration */
     u64 leaf_iters;     /* kernel leaf spin count per workload iteration */
     u64 beat;           /* heartbeat every N iterations */
+    char crash[16];     /* crash=KIND: vCPU 0 faults on purpose after `ready` */
 };
 extern struct hvk_options hvk_opts;
 extern bool hvk_have_nx;
@@ -184,6 +185,10 @@ u64 hvk_user_task_model(struct hvk_cpu *c, u64 iters, u64 seed);
 void hvk_workload_step(struct hvk_cpu *c);
 void hvk_chain_report(void);
 HVK_NORETURN void hvk_workload_run(struct hvk_cpu *c);
+
+/* crash.c */
+bool hvk_crash_valid(const char *kind);
+void hvk_crash(const char *kind);   /* returns only if the fault did not happen */
 
 /* selftest.c */
 u32 hvk_selftest_global(void);      /* BSP, before other vCPUs run: returns failures */

@@ -140,6 +140,8 @@ static void hvk_parse_cmdline(void)
             ok = hvk_parse_u64(val, &hvk_opts.leaf_iters);
         else if (val && hvk_streq(tok, "beat"))
             ok = hvk_parse_u64(val, &hvk_opts.beat);
+        else if (val && hvk_streq(tok, "crash") && hvk_crash_valid(val))
+            hvk_memcpy(hvk_opts.crash, val, n - (u32)(val - tok) + 1);
         else
             ok = false;
         if (!ok) {
@@ -235,6 +237,10 @@ static HVK_NORETURN void hvk_bsp(u64 start_info_pa)
     hvk_line_dec(&l, "cpus", hvk_online_count());
     hvk_line_str(&l, "mode", hvk_opts.selftest ? "selftest" : "workload");
     hvk_line_end(&l);
+    if (hvk_opts.crash[0]) {
+        hvk_crash(hvk_opts.crash);
+        hvk_boot_fail("crash did not fault", 0);
+    }
     if (!hvk_opts.selftest)
         hvk_workload_run(c);
 
