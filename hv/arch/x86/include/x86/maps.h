@@ -58,8 +58,9 @@ int x86_maps_enum(const struct x86_paging_regs *regs, const struct x86_cpu_facts
                   x86_maps_fn fn, void *ctx, struct x86_maps_stats *stats,
                   struct hvk_err *err);
 
-/* One line for a range: "ffff800000000000-ffff800000200000 0000000001000000 2M  -rwx pkey=0"
- * (size-aligned hex, page size token, rights u/s, r, w/-, x/-). Returns
+/* One line for a range: "ffff800000000000-ffff800000200000 0000000001000000 2M srw- pkey=0"
+ * (start-end VA, GPA, page size token 4K/2M/4M/1G, rights: u(ser)/s(upervisor),
+ * r, w or -, x or -; " pkey=N" only when protection keys are on). Returns
  * snprintf-style length. */
 size_t x86_map_range_format(const struct x86_map_range *r, char *buf, size_t len);
 

@@ -113,7 +113,8 @@ struct x86_walk {
 };
 
 /* Walk gva for access acc. Reads at most one entry per level through mem
- * (at most 4 reads for the PAE PDPTE + 2 levels, 5 for LA57), never writes,
+ * (2 reads in 32-bit paging, 3 in PAE counting the PDPTE, 4, or 5 with
+ * LA57; none with paging off or for a refused address), never writes,
  * and always terminates whatever the tables hold.
  * Returns 0 when the walk was carried out: out->reason says whether the
  * access is allowed (X86_WALK_OK) or why not. Returns -1 with err only for
