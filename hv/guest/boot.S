@@ -50,7 +50,7 @@ hvk_pvh_entry:
 	cpuid
 	shr $24, %ebx
 	mov %ebx, %edi                  /* vCPU index = initial APIC ID */
-	lock incl hvk_boot_arrived
+	lock incl hvk_boot_arrived_phys  /* the kernel's counter, by its physical address */
 
 	/* EFER: long mode, and NX if CPUID.80000001H:EDX[20] offers it. */
 	mov $0x80000000, %eax
@@ -100,10 +100,6 @@ boot_gdt_desc:
 	.word boot_gdt_desc - boot_gdt - 1
 	.long boot_gdt
 
-	.p2align 2
-	.globl hvk_boot_arrived
-hvk_boot_arrived:                       /* vCPUs that reached the entry */
-	.long 0
 
 /* Boot page tables: the first 1 GiB identity-mapped and at HVK_KERNEL_VMA,
  * 2 MiB pages. Static and never written, so late vCPUs can still use them;

@@ -98,7 +98,7 @@ struct hvk_options {
 };
 extern struct hvk_options hvk_opts;
 extern bool hvk_have_nx;
-extern u32 hvk_boot_arrived;
+extern volatile u32 hvk_boot_arrived;
 
 /* console.c: one line at a time, under a lock, so vCPUs never interleave. */
 struct hvk_line {

@@ -46,7 +46,7 @@
 #define HVK_SEL_UCODE          0x23
 #define HVK_SEL_TSS0           0x28
 
-#define HVK_VEC_SYSCALL        0x80
+#define HVK_VEC_SYSCALL        0x80  /* DPL3 gate; see trap.c for kvm_pvm's #UD */
 #define HVK_SYS_EXIT           0   /* int $0x80, rax=0: leave user mode, rdi = result */
 
 /* Exit-port statuses (docs/guest-abi.md: 0-63). */

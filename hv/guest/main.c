@@ -34,6 +34,8 @@ struct hvk_options hvk_opts = {
 bool hvk_have_nx;
 /* Set once by the BSP when the final tables, GDT and IDT exist. */
 static volatile u32 hvk_ready;
+/* vCPUs that reached the PVH entry: incremented by boot.S through its physical address. */
+volatile u32 hvk_boot_arrived;
 static char hvk_cmdline[4096];
 
 HVK_NORETURN void hvk_entry(u64 cpu, u64 start_info_pa);
@@ -153,7 +155,30 @@ static void hvk_parse_cmdline(void)
     }
 }
 
-static void hvk_report_boot(u32 arrived)
+/* CPUID.01H:EBX[23:16]: hv puts the vCPU count there (docs/guest-abi.md);
+ * elsewhere it is the logical processors per package, which may never start. */
+static u32 hvk_cpuid_cpus(void)
+{
+    u32 a, b, c, d;
+    hvk_cpuid(1, 0, &a, &b, &c, &d);
+    return (b >> 16) & 0xff;
+}
+
+/* vCPUs that reached the PVH entry. Under hv all start together, so by now
+ * they have normally all arrived; if CPUID announces more, wait a bounded
+ * while for them (under QEMU they never come: only the BSP starts). */
+static u32 hvk_wait_arrivals(void)
+{
+    u32 want = hvk_cpuid_cpus();
+    if (want > HVK_MAX_CPUS)
+        want = HVK_MAX_CPUS;
+    for (u32 spin = 0; spin < (1u << 16) && __atomic_load_n(&hvk_boot_arrived, __ATOMIC_ACQUIRE) < want; spin++)
+        hvk_pause();
+    u32 arrived = __atomic_load_n(&hvk_boot_arrived, __ATOMIC_ACQUIRE);
+    return arrived > HVK_MAX_CPUS ? HVK_MAX_CPUS : arrived;
+}
+
+static void hvk_report_boot(void)
 {
     struct hvk_line l;
     u32 a, b, c, d, max;
@@ -169,7 +194,7 @@ static void hvk_report_boot(u32 arrived)
     hvk_line_dec(&l, "nx", hvk_have_nx);
     hvk_line_dec(&l, "pdpe1gb", gb);
     hvk_line_dec(&l, "max_cpus", HVK_MAX_CPUS);
-    hvk_line_dec(&l, "arrived", arrived);
+    hvk_line_dec(&l, "cpuid_cpus", hvk_cpuid_cpus());
     hvk_line_str(&l, "mode", hvk_opts.selftest ? "selftest" : "workload");
     hvk_line_end(&l);
     /* The raw command line is the rest of the line after "text=". */
@@ -217,10 +242,7 @@ static HVK_NORETURN void hvk_bsp(u64 start_info_pa)
     hvk_have_nx = (hvk_rdmsr(MSR_EFER) & EFER_NXE) != 0;
     hvk_read_start_info(start_info_pa);
     hvk_parse_cmdline();
-    arrived = __atomic_load_n(&hvk_boot_arrived, __ATOMIC_ACQUIRE);
-    if (arrived > HVK_MAX_CPUS)
-        arrived = HVK_MAX_CPUS;
-    hvk_report_boot(arrived);
+    hvk_report_boot();
     hvk_trap_init();
     if (hvk_paging_build() < 0)
         hvk_boot_fail("page-table pool or region table exhausted", 0);
@@ -229,12 +251,14 @@ static HVK_NORETURN void hvk_bsp(u64 start_info_pa)
     hvk_chain_report();
     if (hvk_opts.selftest)
         failed += hvk_selftest_global();   /* before any other vCPU runs */
+    arrived = hvk_wait_arrivals();
     __atomic_store_n(&hvk_ready, 1, __ATOMIC_RELEASE);
-    /* Only vCPUs that already reached the entry are waited for (none under QEMU). */
+    /* Only vCPUs that reached the entry are waited for (none under QEMU). */
     while (hvk_online_count() < arrived)
         hvk_pause();
     hvk_line_begin(&l, "ready");
     hvk_line_dec(&l, "cpus", hvk_online_count());
+    hvk_line_dec(&l, "arrived", arrived);
     hvk_line_str(&l, "mode", hvk_opts.selftest ? "selftest" : "workload");
     hvk_line_end(&l);
     if (hvk_opts.crash[0]) {

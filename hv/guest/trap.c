@@ -174,6 +174,23 @@ static HVK_NORETURN void hvk_fatal(struct hvk_cpu *c, struct hvk_trapframe *tf, 
     hvk_exit(HVK_STATUS_FAULT);
 }
 
+/* kvm_pvm (this machine's KVM) raises #UD for `int N` at CPL3 instead of
+ * delivering the vector; `syscall` there jumps to LSTAR but stays at CPL3.
+ * So a #UD whose RIP is an `int $0x80` (CD 80) in user text is taken as that
+ * system call; any other #UD is still a fault. Counted for the report. */
+volatile u64 hvk_int80_emulated;
+
+static bool hvk_is_user_int80(u64 rip)
+{
+    const u8 *p = (const u8 *)rip;
+    if (rip < HVK_USER_TEXT_VA || rip + 2 > (u64)__hvk_user_text_end)
+        return false;
+    if (p[0] != 0xcd || p[1] != HVK_VEC_SYSCALL)
+        return false;
+    __atomic_add_fetch(&hvk_int80_emulated, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
 void hvk_trap(struct hvk_trapframe *tf);
 void hvk_trap(struct hvk_trapframe *tf)
 {
@@ -181,7 +198,7 @@ void hvk_trap(struct hvk_trapframe *tf)
     bool from_user = (tf->cs & 3) == 3;
     u64 cr2 = tf->vec == 14 ? hvk_read_cr2() : 0;
 
-    if (c && tf->vec == HVK_VEC_SYSCALL && from_user) {
+    if (c && from_user && (tf->vec == HVK_VEC_SYSCALL || (tf->vec == 6 && hvk_is_user_int80(tf->rip)))) {
         if (tf->rax == HVK_SYS_EXIT)
             hvk_user_resume(c->user.kernel_rsp, tf->rdi);
         tf->rax = ~0ull;                   /* unknown system call */

@@ -25,7 +25,7 @@ LEVEL_SPAN = {1: 0x1000, 2: 0x200000, 3: 0x40000000, 4: 0x8000000000}
 LEVEL_ENTRY = {1: "pte", 2: "pde", 3: "pdpte", 4: "pml4e"}
 NUMERIC = {"va", "end", "pa", "base", "addr", "cr2", "rip", "err", "vec", "cpu", "idx", "level", "pages",
            "per_cpu", "status", "failed", "cpus", "w", "u", "nx", "type", "size", "iter", "arrived",
-           "report", "enforced", "pdpe1gb", "max_cpus", "cr3", "kstack_top", "got", "want", "pt_pages", "pt_max",
+           "report", "enforced", "cpuid_cpus", "pdpe1gb", "max_cpus", "cr3", "kstack_top", "got", "want", "pt_pages", "pt_max",
            "rsp", "cs", "rflags", "value"}
 PER_CPU_TESTS = ["stack-guard", "demand", "demand-again", "chain-result", "chain-frames", "user-task",
                  "user-task-repeat", "mmio", "workload-step"]
