@@ -1,16 +1,35 @@
 #!/bin/sh
 # real_gdb_test.sh -- drive the real gdb (batch mode, `target remote | server`) against gdb_demo_server and check what it prints.
-# usage: real_gdb_test.sh GDB SERVER
+# usage: real_gdb_test.sh GDB SERVER stdio|tcp
+#   stdio: gdb runs the server itself (`target remote | SERVER`)
+#   tcp:   the server listens on 127.0.0.1 with its non-blocking loop (`target remote 127.0.0.1:PORT`)
 set -u
 GDB=$1
 SERVER=$2
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+MODE=${3:-stdio}
+tmp=$(mktemp -d)
+out=$tmp/gdb.out
+srvpid=
+trap '[ -n "$srvpid" ] && kill "$srvpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+case $MODE in
+stdio)
+    target="target remote | $SERVER" ;;
+tcp)
+    "$SERVER" --tcp "$tmp/port" 2>"$tmp/server.err" &
+    srvpid=$!
+    i=0
+    while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    [ -s "$tmp/port" ] || { echo "server did not listen"; exit 1; }
+    target="target remote 127.0.0.1:$(cat "$tmp/port")" ;;
+*)
+    echo "unknown mode $MODE"; exit 2 ;;
+esac
 
 timeout 60 "$GDB" -nx -batch \
     -ex 'set pagination off' \
     -ex 'set width 0' \
-    -ex "target remote | $SERVER" \
+    -ex "$target" \
     -ex 'info registers' \
     -ex 'x/4gx 0x2000' \
     -ex 'break *0x1234' \
@@ -26,6 +45,15 @@ timeout 60 "$GDB" -nx -batch \
 rc=$?
 fail=0
 [ $rc -eq 0 ] || { echo "gdb exited with $rc"; fail=1; }
+if [ -n "$srvpid" ]; then
+    # The server exits 0 once detached; give it a moment.
+    i=0
+    while kill -0 "$srvpid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    wait "$srvpid"; src=$?
+    srvpid=
+    [ $src -eq 0 ] || { echo "server exited with $src"; fail=1; }
+    cat "$tmp/server.err" >>"$out"
+fi
 
 want() {
     grep -E -q -- "$1" "$out" || { echo "MISSING: $1"; fail=1; }
