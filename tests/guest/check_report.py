@@ -5,6 +5,8 @@
       check a captured console (from hv or QEMU)
   check_report.py --qemu QEMU --elf ELF [--append STR] [--mem MIB] [--timeout S] [...]
       boot the ELF under QEMU (TCG, PVH) and check the console and the exit status
+  check_report.py --hv HV --elf ELF [--append STR] [--vcpus N] [--mem MIB] [...]
+      boot the ELF under `hv run` and check the console and hv's exit status (= the guest's)
   check_report.py --mutations FILE
       check that the checker rejects broken variants of a good report (it must be able to fail)
 """
@@ -391,6 +393,17 @@ def run_qemu(args):
     return p.returncode, p.stdout.decode("utf-8", "replace")
 
 
+def run_hv(args):
+    cmd = [args.hv, "run", "--kernel", args.elf, "--cmdline", args.append, "--vcpus", str(args.vcpus),
+           "--mem", "%dM" % args.mem]
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                           timeout=args.timeout)
+    except subprocess.TimeoutExpired as e:
+        return None, (e.stdout or b"").decode("utf-8", "replace")
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--log")
@@ -400,6 +413,8 @@ def main():
     ap.add_argument("--mem", type=int, default=64)
     ap.add_argument("--timeout", type=int, default=120)
     ap.add_argument("--qemu-arg", action="append")
+    ap.add_argument("--hv")
+    ap.add_argument("--vcpus", type=int, default=2)
     ap.add_argument("--mode", choices=["selftest", "workload"])
     ap.add_argument("--status", type=int, help="expected guest exit status (exit line / exit port)")
     ap.add_argument("--crash", choices=["pf", "ud", "gp", "de"])
@@ -429,6 +444,17 @@ def main():
             errors.append("QEMU timed out after %ds" % args.timeout)
         elif args.status is not None and rc != (args.status << 1) | 1:
             errors.append("QEMU exit code %d, expected %d (guest status %d)" % (rc, (args.status << 1) | 1, args.status))
+    elif args.hv:
+        if not args.elf:
+            ap.error("--hv needs --elf")
+        rc, text = run_hv(args)
+        errors = []
+        if rc is None:
+            errors.append("hv timed out after %ds" % args.timeout)
+        elif args.status is not None and rc != args.status:
+            errors.append("hv exit status %d, expected %d" % (rc, args.status))
+        if args.vcpus and args.status == 0 and not re.search(r"^hvk ready cpus=%d " % args.vcpus, text, re.M):
+            errors.append("not all %d vCPUs came online before 'ready'" % args.vcpus)
     elif args.log:
         text = open(args.log, encoding="utf-8", errors="replace").read()
         errors = []
