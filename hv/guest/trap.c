@@ -85,9 +85,17 @@ void hvk_trap_load(u32 cpu)
                      : "rax", "memory");
 }
 
+volatile u64 hvk_int80_emulated;
+
 HVK_NORETURN void hvk_exit(u32 status)
 {
     struct hvk_line l;
+    hvk_line_begin(&l, "stats");
+    hvk_line_dec(&l, "counter", hvk_workload_counter);
+    hvk_line_dec(&l, "demand_faults", hvk_demand_faults);
+    hvk_line_dec(&l, "demand_spurious", hvk_demand_spurious);
+    hvk_line_dec(&l, "int80_ud", hvk_int80_emulated);
+    hvk_line_end(&l);
     hvk_line_begin(&l, "exit");
     hvk_line_dec(&l, "status", status);
     hvk_line_end(&l);
@@ -177,8 +185,8 @@ static HVK_NORETURN void hvk_fatal(struct hvk_cpu *c, struct hvk_trapframe *tf, 
 /* kvm_pvm (this machine's KVM) raises #UD for `int N` at CPL3 instead of
  * delivering the vector; `syscall` there jumps to LSTAR but stays at CPL3.
  * So a #UD whose RIP is an `int $0x80` (CD 80) in user text is taken as that
- * system call; any other #UD is still a fault. Counted for the report. */
-volatile u64 hvk_int80_emulated;
+ * system call; any other #UD is still a fault. Counted (hvk_int80_emulated)
+ * for the `stats` line, since each is a #UD a fault tracer will see. */
 
 static bool hvk_is_user_int80(u64 rip)
 {

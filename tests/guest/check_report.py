@@ -28,7 +28,7 @@ LEVEL_ENTRY = {1: "pte", 2: "pde", 3: "pdpte", 4: "pml4e"}
 NUMERIC = {"va", "end", "pa", "base", "addr", "cr2", "rip", "err", "vec", "cpu", "idx", "level", "pages",
            "per_cpu", "status", "failed", "cpus", "w", "u", "nx", "type", "size", "iter", "arrived",
            "report", "enforced", "cpuid_cpus", "pdpe1gb", "max_cpus", "cr3", "kstack_top", "got", "want", "pt_pages", "pt_max",
-           "rsp", "cs", "rflags", "value"}
+           "rsp", "cs", "rflags", "value", "counter", "demand_faults", "demand_spurious", "int80_ud"}
 PER_CPU_TESTS = ["stack-guard", "demand", "demand-again", "chain-result", "chain-frames", "user-task",
                  "user-task-repeat", "mmio", "workload-step"]
 GLOBAL_TESTS = ["map-walk", "map-access", "holes", "ro-write", "text-write", "nx-exec", "user-read-kernel",
