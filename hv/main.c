@@ -16,6 +16,7 @@
 
 #include "boot/embedded_guest.h"
 #include "boot/pvh.h"
+#include "core/hvd_link.h"
 #include "core/machine.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
@@ -30,6 +31,8 @@ struct hv_run_opts {
     const char *cmdline;
     const char *name;
     const char *console;
+    const char *rundir;
+    bool no_hvd;
     uint64_t mem;
     unsigned vcpus;
     bool stats;
@@ -60,6 +63,9 @@ static void usage_run(FILE *f)
         "      --name NAME     VM name used in reports (default 'guest'; letters, digits, '.', '_', '-')\n"
         "      --console DEST  serial console: 'stdio' (default) or a FILE to write\n"
         "      --stats         print each vCPU's VM-exit counts when the VM ends\n"
+        "      --rundir DIR    runtime directory where hvd listens (default: $HVKIT_RUNDIR,\n"
+        "                      /run/hvkit as root, else $XDG_RUNTIME_DIR/hvkit)\n"
+        "      --no-hvd        do not register with hvd (no introspection)\n"
         "  -h, --help          this help\n"
         "\n"
         "Exit status:\n"
@@ -141,7 +147,7 @@ static int usage_error(const char *fmt, ...)
 /* Returns -1 on success, else the exit status to leave with. */
 static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
 {
-    enum { OPT_NAME = 256, OPT_CONSOLE, OPT_STATS };
+    enum { OPT_NAME = 256, OPT_CONSOLE, OPT_STATS, OPT_RUNDIR, OPT_NO_HVD };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "cmdline", required_argument, NULL, 'c' },
@@ -150,6 +156,8 @@ static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
         { "name", required_argument, NULL, OPT_NAME },
         { "console", required_argument, NULL, OPT_CONSOLE },
         { "stats", no_argument, NULL, OPT_STATS },
+        { "rundir", required_argument, NULL, OPT_RUNDIR },
+        { "no-hvd", no_argument, NULL, OPT_NO_HVD },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -190,6 +198,8 @@ static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
             break;
         case OPT_CONSOLE: o->console = optarg; break;
         case OPT_STATS: o->stats = true; break;
+        case OPT_RUNDIR: o->rundir = optarg; break;
+        case OPT_NO_HVD: o->no_hvd = true; break;
         case 'h': usage_run(stdout); return 0;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -258,12 +268,19 @@ static void print_exit_stats(struct hv_vm *vm)
     }
 }
 
-/* Wait for the VM to end or a signal to stop it; returns the exit status. */
-static int wait_for_end(struct hv_vm *vm, int sigfd)
+/* hv's main loop: wait for the VM to end or a signal to stop it, and drive
+ * the link to hvd (registration, requests) meanwhile. Returns the exit status. */
+static int run_main_loop(struct hv_vm *vm, int sigfd, struct hv_link *link)
 {
-    struct pollfd pfd[2] = { { .fd = vm->done_fd, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
     for (;;) {
-        if (poll(pfd, 2, -1) < 0) {
+        struct pollfd pfd[4] = { { .fd = vm->done_fd, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
+        int n = 2, timeout = -1;
+        if (link) {
+            n += hv_link_pollfds(link, pfd + 2);
+            timeout = hv_link_timeout(link);
+        }
+        int r = poll(pfd, (nfds_t)n, timeout);
+        if (r < 0) {
             if (errno == EINTR)
                 continue;
             hv_vm_end(vm, HV_EXIT_INTERNAL);
@@ -278,6 +295,8 @@ static int wait_for_end(struct hv_vm *vm, int sigfd)
         }
         if (pfd[0].revents & POLLIN)
             break;
+        if (link)
+            hv_link_run(link, pfd + 2, n - 2);
     }
     return hv_vm_join(vm);
 }
@@ -290,6 +309,7 @@ static int cmd_run(int argc, char **argv)
         return rc;
 
     void *file = NULL;
+    struct hv_link link_storage, *link = NULL;
     const void *image;
     size_t image_len;
     const char *image_name = o.kernel ? o.kernel : "bundled guest";
@@ -342,16 +362,28 @@ static int cmd_run(int argc, char **argv)
         rc = err.code ? err.code : HV_EXIT_INTERNAL;
         goto out;
     }
+    if (!o.no_hvd) {
+        struct hv_link_config lc = { .rundir = o.rundir, .kernel = o.kernel ? o.kernel : "(bundled)" };
+        if (hv_link_init(&link_storage, m, &lc, &err) < 0) {
+            fprintf(stderr, "hv: %s\n", err.msg);
+            hv_link_destroy(&link_storage);
+            rc = HV_EXIT_USAGE;
+            goto out;
+        }
+        link = &link_storage;
+    }
     if (hv_vm_start(vm, &err) < 0) {
         fprintf(stderr, "hv: %s\n", err.msg);
         hv_vm_join(vm);
         rc = HV_EXIT_INTERNAL;
         goto out;
     }
-    rc = wait_for_end(vm, sigfd);
+    rc = run_main_loop(vm, sigfd, link);
     if (o.stats)
         print_exit_stats(vm);
 out:
+    if (link)
+        hv_link_destroy(link);
     hv_machine_destroy(m);
     if (console_fd != STDOUT_FILENO)
         close(console_fd);
