@@ -101,7 +101,10 @@ static int symelf_read(Elf *e, struct hvsym_table *t, struct hvk_err *err)
         if (!name || !name[0])
             continue;
         size_t len = strnlen(name, HVSYM_NAME_MAX + 1);
-        if (len > HVSYM_NAME_MAX) {
+        bool ctl = false;
+        for (size_t k = 0; k < len && !ctl; k++)
+            ctl = (unsigned char)name[k] < 0x20 || name[k] == 0x7f;
+        if (len > HVSYM_NAME_MAX || ctl) {
             t->skipped++;
             continue;
         }

@@ -71,6 +71,9 @@ static int sysmap_line(struct hvsym_table *t, const char *p, size_t len, size_t 
         return hvk_err_set(err, "line %zu: missing symbol name", lineno);
     if (nlen > HVSYM_NAME_MAX)
         return hvk_err_set(err, "line %zu: symbol name longer than %u bytes", lineno, HVSYM_NAME_MAX);
+    for (size_t k = name; k < i; k++)
+        if ((unsigned char)p[k] < 0x20 || p[k] == 0x7f)
+            return hvk_err_set(err, "line %zu: control character in the symbol name", lineno);
     while (i < len && sysmap_space(p[i]))
         i++;
     if (i < len) {   /* only a kallsyms "[module]" may follow */

@@ -9,6 +9,7 @@
 
 #include <hvkit/error.h>
 #include <x86/maps.h>
+#include <x86/unwind.h>
 #include <x86/walk.h>
 
 /* New reference, or NULL with err (out of memory). */
@@ -18,6 +19,16 @@ json_t *hvjson_walk(const struct x86_walk *w, struct hvk_err *err);
 json_t *hvjson_maps_new(enum x86_mode mode, uint64_t cr3, struct hvk_err *err);
 int hvjson_maps_add(json_t *maps, const struct x86_map_range *r, struct hvk_err *err);
 int hvjson_maps_finish(json_t *maps, const struct x86_maps_stats *st, struct hvk_err *err);
+
+/* The stack result: {"vcpu", "rip", "rsp", "rbp", "frames": [{"pc", "frame",
+ * "symbol"?, "offset"?}], "stop": x86_unwind_stop_name(), "stop_desc",
+ * "raw"?: [{"address", "value", "symbol"?, "offset"?}]}; offsets are numbers,
+ * addresses "0x..." strings. raw NULL = no
+ * "raw" key; sym NULL = no names. Frames after frame 0 are named by pc - 1
+ * (the call), raw words only when flagged text. New reference, or NULL with
+ * err (out of memory). */
+json_t *hvjson_stack(unsigned vcpu, const struct x86_stack *st, const struct x86_stack_raw *raw,
+                     const struct x86_symbolizer *sym, struct hvk_err *err);
 
 /* {"user","writable","executable","pkey","str"} as a new object. */
 json_t *hvjson_rights(const struct x86_rights *r);

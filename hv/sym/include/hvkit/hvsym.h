@@ -9,7 +9,8 @@
 #include <hvkit/error.h>
 
 /* Limits on untrusted input. Over a limit the load fails with err, except an
- * ELF symbol whose name is too long, which is skipped and counted. */
+ * ELF symbol whose name is too long or holds control characters, which is
+ * skipped and counted (a System.map line like that is refused). */
 #define HVSYM_MAX_SYMBOLS    1000000u             /* symbols (ELF entries / System.map lines with an address) */
 #define HVSYM_NAME_MAX       512u                 /* bytes of one name, NUL excluded (Linux KSYM_NAME_LEN) */
 #define HVSYM_NAMES_MAX      (64u * 1024 * 1024)  /* bytes of all names */
@@ -42,7 +43,7 @@ struct hvsym_table *hvsym_load_file(const char *path, struct hvk_err *err);
 void hvsym_free(struct hvsym_table *t);
 
 size_t hvsym_count(const struct hvsym_table *t);     /* symbols kept */
-size_t hvsym_skipped(const struct hvsym_table *t);   /* ELF names over HVSYM_NAME_MAX */
+size_t hvsym_skipped(const struct hvsym_table *t);   /* ELF names over HVSYM_NAME_MAX or with control characters */
 
 struct hvsym_hit {
     const char *name;    /* valid until hvsym_free() */
