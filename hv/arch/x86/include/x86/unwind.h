@@ -92,8 +92,11 @@ struct x86_stack {
     enum x86_unwind_stop stop;
     uint64_t stop_addr;     /* the offending frame pointer / return address (0 for END, DEPTH_LIMIT) */
     char stop_desc[160];    /* e.g. "frame pointer 0x1003 is not 8-byte aligned" */
-    uint64_t stack_lo;      /* the stack region: [RSP, min(RSP + window, first unmapped page, canonical end)) */
-    uint64_t stack_hi;      /* as far as it was probed */
+    /* The stack region [stack_lo, stack_hi): RSP up to RSP + window, cut at
+     * the end of RSP's canonical half (empty if RSP is not canonical), and
+     * lowered to the first unmapped page when the unwind found one. */
+    uint64_t stack_lo;
+    uint64_t stack_hi;
     unsigned reads;         /* reader calls made (bounded: 2 per frame + window/4 KiB probes) */
 };
 
