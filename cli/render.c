@@ -22,15 +22,17 @@ const char *hvctl_size_token(uint64_t size, char buf[24])
     return buf;
 }
 
-void hvctl_render_walk(FILE *f, const struct x86_walk *w, uint64_t cr3, bool color)
+void hvctl_render_walk(FILE *f, const struct x86_walk *w, const uint64_t *cr3, bool color)
 {
     unsigned n = w->nlevels <= X86_WALK_MAX_LEVELS ? w->nlevels : X86_WALK_MAX_LEVELS;
     bool fault = w->reason != X86_WALK_OK;
-    char sz[24], rights[5];
+    char sz[24], rights[5], cr3s[32] = "";
 
-    fprintf(f, "%sGVA 0x%016llx%s  mode %s  CR3 0x%llx  access %s %s\n",
+    if (cr3)
+        snprintf(cr3s, sizeof cr3s, "  CR3 0x%llx", (unsigned long long)*cr3);
+    fprintf(f, "%sGVA 0x%016llx%s  mode %s%s  access %s %s\n",
             color ? C_BOLD : "", (unsigned long long)w->gva, color ? C_OFF : "",
-            x86_mode_name(w->mode), (unsigned long long)cr3,
+            x86_mode_name(w->mode), cr3s,
             x86_access_priv_name(w->access.priv), x86_access_type_name(w->access.type));
     if (n > 0)
         fprintf(f, "%-6s %5s  %-18s  %-18s  %s\n", "LEVEL", "INDEX", "ENTRY GPA", "RAW",

@@ -9,8 +9,9 @@
 #include <x86/maps.h>
 #include <x86/walk.h>
 
-/* The crash-`vtop`-style per-level table, then the translation or fault. */
-void hvctl_render_walk(FILE *f, const struct x86_walk *w, uint64_t cr3, bool color);
+/* The crash-`vtop`-style per-level table, then the translation or fault.
+ * cr3 NULL: not known (not printed). */
+void hvctl_render_walk(FILE *f, const struct x86_walk *w, const uint64_t *cr3, bool color);
 
 /* `info mem`-style aligned columns: header, one line per range, footer. */
 void hvctl_render_maps_header(FILE *f, enum x86_mode mode, uint64_t cr3, bool color);

@@ -19,48 +19,51 @@
 
 #include "hvctl.h"
 
-struct hvctl_source {
+static void hvctl_core_close(struct hvctl_source *base);
+
+struct hvctl_source_core {
+    struct hvctl_source base;   /* first: the generic source */
     struct dump_core *core;
     struct x86_paging_regs regs;
     struct x86_cpu_facts cpu;
     struct x86_mem mem;
 };
 
-int hvctl_source_open(const struct hvctl_source_opts *o, struct hvctl_source **out,
-                      int *exit_code, struct hvk_err *err)
+static const struct hvctl_source_ops hvctl_core_ops;
+
+int hvctl_source_core_open(const struct hvctl_source_opts *o, struct hvctl_source **out,
+                           struct hvk_err *err)
 {
-    struct hvctl_source *s;
+    struct hvctl_source_core *s;
     const struct dump_vcpu *v;
     enum x86_mode mode;
+    int code = HVCTL_EXIT_INTERNAL;
 
     *out = NULL;
-    if (!o->core) {
-        *exit_code = HVCTL_EXIT_USAGE;
-        return hvk_err_set(err, "live mode needs hvd, which is not there yet: give --core FILE");
-    }
     s = calloc(1, sizeof *s);
     if (!s) {
-        *exit_code = HVCTL_EXIT_INTERNAL;
-        return hvk_err_set(err, "out of memory");
+        hvk_err_set(err, "out of memory");
+        return hvk_err_code(err, HVCTL_EXIT_INTERNAL);
     }
+    s->base.ops = &hvctl_core_ops;
     if (access(o->core, R_OK) < 0) {
-        *exit_code = HVCTL_EXIT_NOT_FOUND;
+        code = HVCTL_EXIT_NOT_FOUND;
         hvk_err_set(err, "%s: %s", o->core, strerror(errno));
         goto fail;
     }
     if (dump_open(o->core, &s->core, err) < 0) {
-        *exit_code = HVCTL_EXIT_BAD_INPUT;
+        code = HVCTL_EXIT_BAD_INPUT;
         goto fail;
     }
     v = dump_vcpu_at(s->core, o->vcpu);
     if (!v) {
-        *exit_code = HVCTL_EXIT_NOT_FOUND;
+        code = HVCTL_EXIT_NOT_FOUND;
         hvk_err_set(err, "%s: no vCPU %u (the dump has %zu)", o->core, o->vcpu,
                     dump_vcpu_count(s->core));
         goto fail;
     }
     if (!v->have_qemu) {
-        *exit_code = HVCTL_EXIT_BAD_INPUT;
+        code = HVCTL_EXIT_BAD_INPUT;
         hvk_err_set(err, "%s: vCPU %u has no control registers (no QEMU CPU note)",
                     o->core, o->vcpu);
         goto fail;
@@ -76,39 +79,60 @@ int hvctl_source_open(const struct hvctl_source_opts *o, struct hvctl_source **o
         .smap = !!(v->cr4 & X86_CR4_SMAP), .pku = !!(v->cr4 & X86_CR4_PKE),
     };
     if (x86_paging_mode(&s->regs, &mode, err) < 0) {
-        *exit_code = HVCTL_EXIT_BAD_INPUT;
+        code = HVCTL_EXIT_BAD_INPUT;
         hvk_err_prefix(err, "%s: vCPU %u", o->core, o->vcpu);
         goto fail;
     }
     s->mem = (struct x86_mem){ .read_gpa = dump_gpa_reader, .ctx = s->core };
-    *out = s;
+    *out = &s->base;
     return 0;
 fail:
-    hvctl_source_close(s);
-    return -1;
+    hvctl_core_close(&s->base);
+    return hvk_err_code(err, code);
 }
 
-void hvctl_source_close(struct hvctl_source *s)
+static void hvctl_core_close(struct hvctl_source *base)
 {
-    if (!s)
-        return;
+    struct hvctl_source_core *s = (struct hvctl_source_core *)base;
     dump_close(s->core);
     free(s);
 }
 
-const struct x86_paging_regs *hvctl_source_regs(const struct hvctl_source *s)
+static bool hvctl_core_cr3(struct hvctl_source *base, uint64_t *cr3)
 {
-    return &s->regs;
+    *cr3 = ((struct hvctl_source_core *)base)->regs.cr3;
+    return true;
 }
 
-int hvctl_source_walk(struct hvctl_source *s, uint64_t gva, struct x86_access acc,
-                      struct x86_walk *out, struct hvk_err *err)
+/* A walker refusal here means the dump's registers are unusable. */
+static int hvctl_core_walk(struct hvctl_source *base, uint64_t gva, struct x86_access acc,
+                           struct x86_walk *out, json_t **raw, struct hvk_err *err)
 {
-    return x86_walk(&s->regs, &s->cpu, &s->mem, gva, acc, out, err);
+    struct hvctl_source_core *s = (struct hvctl_source_core *)base;
+    (void)raw;
+    if (x86_walk(&s->regs, &s->cpu, &s->mem, gva, acc, out, err) < 0)
+        return hvk_err_code(err, HVCTL_EXIT_BAD_INPUT);
+    return 0;
 }
 
-int hvctl_source_maps(struct hvctl_source *s, x86_maps_fn fn, void *ctx,
-                      struct x86_maps_stats *stats, struct hvk_err *err)
+static int hvctl_core_maps(struct hvctl_source *base, hvctl_maps_begin_fn begin, x86_maps_fn fn,
+                           void *ctx, struct x86_maps_stats *stats, json_t **raw,
+                           struct hvk_err *err)
 {
-    return x86_maps_enum(&s->regs, &s->cpu, &s->mem, NULL, fn, ctx, stats, err);
+    struct hvctl_source_core *s = (struct hvctl_source_core *)base;
+    enum x86_mode mode;
+    (void)raw;
+    if (x86_paging_mode(&s->regs, &mode, err) < 0)
+        return hvk_err_code(err, HVCTL_EXIT_BAD_INPUT);
+    begin(ctx, mode, s->regs.cr3);
+    if (x86_maps_enum(&s->regs, &s->cpu, &s->mem, NULL, fn, ctx, stats, err) < 0)
+        return hvk_err_code(err, HVCTL_EXIT_BAD_INPUT);
+    return 0;
 }
+
+static const struct hvctl_source_ops hvctl_core_ops = {
+    .cr3 = hvctl_core_cr3,
+    .walk = hvctl_core_walk,
+    .maps = hvctl_core_maps,
+    .close = hvctl_core_close,
+};

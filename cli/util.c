@@ -1,5 +1,6 @@
 /* util.c -- small helpers every hvctl command uses: errors, numbers and the
- * source options (--core, --vcpu, --cr3, --efer, --maxphyaddr). */
+ * source and VM options (--core, --vm, --vcpu, --cr3, --efer, --maxphyaddr,
+ * --rundir, --socket). */
 #include "hvctl.h"
 #include "util.h"
 
@@ -51,6 +52,17 @@ int hvctl_source_opt(int opt, const char *arg, struct hvctl_source_opts *so)
             return hvctl_fail(-1, "bad --efer '%s'", arg);
         so->have_efer = true;
         so->efer = v;
+        return 0;
+    case HVCTL_OPT_VM:
+        if (!*arg)
+            return hvctl_fail(-1, "empty --vm");
+        so->vm = arg;
+        return 0;
+    case HVCTL_OPT_RUNDIR:
+        so->rundir = arg;
+        return 0;
+    case HVCTL_OPT_SOCKET:
+        so->socket = arg;
         return 0;
     case HVCTL_OPT_MAXPHYADDR:
         if (hvctl_parse_u64(arg, &v) < 0 || v < 32 || v > 52)

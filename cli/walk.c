@@ -8,10 +8,11 @@
 #include <hvkit/hvjson.h>
 
 const char hvctl_walk_usage[] =
-    "usage: hvctl walk --core FILE [options] GVA\n"
+    "usage: hvctl walk [--vm NAME | --core FILE] [options] GVA\n"
     "Walk the guest page tables for GVA and show every level: entry GPA, raw\n"
     "value, decoded flags; the level that stops the walk and why; then the\n"
-    "page size, GPA and rights.\n"
+    "page size, GPA and rights. Live (default): hv walks the running vCPU's\n"
+    "tables through hvd. With --core: hvctl walks a dump's.\n"
     "\n"
     HVCTL_SOURCE_HELP
     "  --access r|w|x     access to check: read (default), write, fetch\n"
@@ -19,7 +20,8 @@ const char hvctl_walk_usage[] =
     "  --help             this text\n"
     "\n"
     "Exit status: 0 translated and allowed, 1 the walk faulted, 2 usage,\n"
-    "4 file or vCPU not found, 5 corrupt dump or unusable registers.\n";
+    "3 cannot reach hvd, 4 file, VM or vCPU not found, 5 corrupt dump, bad\n"
+    "reply or unusable registers, 6 hvd or hv failed (VM gone, timeout).\n";
 
 int hvctl_walk_main(int argc, char **argv, const struct hvctl_opts *o)
 {
@@ -34,6 +36,8 @@ int hvctl_walk_main(int argc, char **argv, const struct hvctl_opts *o)
     struct hvctl_source *src = NULL;
     struct hvk_err err = { "" };
     struct x86_walk w;
+    json_t *raw = NULL;
+    uint64_t cr3;
     unsigned long long gva;
     bool json = o->json;
     int opt, rc;
@@ -77,13 +81,18 @@ int hvctl_walk_main(int argc, char **argv, const struct hvctl_opts *o)
     if (hvctl_parse_u64(argv[optind], &gva) < 0)
         return hvctl_fail(HVCTL_EXIT_USAGE, "bad GVA '%s'", argv[optind]);
 
-    if (hvctl_source_open(&so, &src, &rc, &err) < 0)
-        return hvctl_fail(rc, "%s", err.msg);
-    if (hvctl_source_walk(src, gva, acc, &w, &err) < 0) {
-        rc = hvctl_fail(HVCTL_EXIT_BAD_INPUT, "walk: %s", err.msg);
+    if (hvctl_source_open(&so, o, &src, &err) < 0)
+        return hvctl_fail(err.code ? err.code : HVCTL_EXIT_INTERNAL, "%s", err.msg);
+    /* the CR3 first: the header shows what the walk used */
+    bool have_cr3 = !json && hvctl_source_cr3(src, &cr3);
+    if (hvctl_source_walk(src, gva, acc, &w, &raw, &err) < 0) {
+        rc = hvctl_fail(err.code ? err.code : HVCTL_EXIT_BAD_INPUT, "walk: %s", err.msg);
         goto out;
     }
-    if (json) {
+    if (json && raw) {
+        json_dumpf(raw, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+    } else if (json) {
         json_t *j = hvjson_walk(&w, &err);
         if (!j) {
             rc = hvctl_fail(HVCTL_EXIT_INTERNAL, "%s", err.msg);
@@ -93,10 +102,11 @@ int hvctl_walk_main(int argc, char **argv, const struct hvctl_opts *o)
         fputc('\n', stdout);
         json_decref(j);
     } else {
-        hvctl_render_walk(stdout, &w, hvctl_source_regs(src)->cr3, o->color);
+        hvctl_render_walk(stdout, &w, have_cr3 ? &cr3 : NULL, o->color);
     }
     rc = w.reason == X86_WALK_OK ? HVCTL_EXIT_OK : HVCTL_EXIT_FAULTED;
 out:
+    json_decref(raw);
     hvctl_source_close(src);
     return rc;
 }
