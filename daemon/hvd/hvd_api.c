@@ -86,7 +86,7 @@ static int hvd_cmd_query_vcpus(struct hvd *d, struct hvd_slot *s, const json_t *
     struct hvd_vm *vm;
     if (hvd_args_only(args, allowed, err) < 0 || hvd_args_vm(d, args, &vm, err) < 0)
         return -1;
-    return hvd_api_forward(d, s, vm, RING_CMD_REGS, UINT32_MAX, json_object(), err);
+    return hvd_api_forward(d, s, vm, RING_CMD_VCPUS, UINT32_MAX, json_object(), err);
 }
 
 /* vm, vcpu, access, user: common to walk and translate. */

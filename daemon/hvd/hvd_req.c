@@ -124,11 +124,9 @@ static const char *hvd_req_class(int32_t st)
 }
 
 /* The top-level JSON type a command's OK reply must have. */
-static bool hvd_req_shape_ok(uint32_t cmd, uint32_t vcpu_all, const json_t *v)
+static bool hvd_req_shape_ok(uint32_t cmd, const json_t *v)
 {
-    if (cmd == RING_CMD_REGS && vcpu_all)
-        return json_is_array(v);
-    return json_is_object(v);
+    return cmd == RING_CMD_VCPUS ? json_is_array(v) : json_is_object(v);
 }
 
 /* Deliver one answer to the request's slot. value (stolen) on success. */
@@ -199,13 +197,17 @@ void hvd_req_on_reply(struct hvd *d, struct hvd_vm *vm, const struct ring_rec_hd
         hvd_req_finish(d, r, rep.status, NULL, hvd_req_class(rep.status), desc);
         return;
     }
-    bool vm_wide = r->slot->ring_cmd == RING_CMD_REGS && r->slot->vcpu == UINT32_MAX;
-    if (!hvd_req_shape_ok(rep.cmd, vm_wide, v)) {
+    if (!hvd_req_shape_ok(rep.cmd, v)) {
         json_decref(v);
         hvd_req_finish(d, r, RING_ST_INTERNAL, NULL, "InternalError",
                        "hv sent a reply of the wrong JSON type");
         return;
     }
+    /* hv reports user pauses only by answering them: track the state here. */
+    if (rep.cmd == RING_CMD_PAUSE)
+        vm->state = HVD_VM_PAUSED;
+    else if (rep.cmd == RING_CMD_RESUME)
+        vm->state = HVD_VM_RUNNING;
     hvd_req_finish(d, r, RING_ST_OK, v, NULL, NULL);
 }
 
