@@ -219,13 +219,16 @@ static int hvctl_client_greeting(struct hvctl_client *c, struct hvk_err *err)
     caps = json_object_get(h, "capabilities");
     if (!json_is_object(h) || !json_is_string(json_object_get(h, "version"))) {
         json_decref(g);
-        hvk_err_set(err, "the peer is not hvd: its greeting has no hvkit.version");
+        hvk_err_set(err, "bad greeting: the peer is not hvd (no hvkit.version)");
         return hvk_err_code(err, HVCTL_EXIT_CONNECT);
     }
     if (api && (!json_is_integer(api) || json_integer_value(api) != 1)) {
         json_decref(g);
-        hvk_err_set(err, "hvd speaks API %s, this hvctl speaks API 1",
-                    json_is_integer(api) ? "another version" : "an unknown version");
+        if (json_is_integer(api))
+            hvk_err_set(err, "bad greeting: hvd speaks API %lld, this hvctl speaks API 1",
+                        (long long)json_integer_value(api));
+        else
+            hvk_err_set(err, "bad greeting: hvd's API version is not a number");
         return hvk_err_code(err, HVCTL_EXIT_CONNECT);
     }
     if (caps) {
