@@ -20,6 +20,7 @@
 #include <hvkit/rundir.h>
 
 #include "machine.h"
+#include "vcpu.h"
 
 #define LINK_VCPU_RING_SIZE (256u << 10)
 #define LINK_CTL_RING_SIZE  (4u << 20)   /* replies up to 1 MiB (a quarter) */
@@ -63,6 +64,24 @@ static void link_make_uuid(char out[37])
              b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
+/* Console bytes become CONSOLE records on the writing vCPU's own ring, a
+ * line (or HVK_CONSOLE_CHUNK bytes) at a time. Runs on that vCPU's thread,
+ * the ring's only producer; a full ring drops the record and counts it. */
+static void link_console_sink(void *ctx, struct hv_vcpu *vcpu, const uint8_t *bytes, size_t len)
+{
+    struct hv_link *l = ctx;
+    if (!vcpu || vcpu->index >= l->m->vm->nr_vcpus)
+        return;
+    struct hv_link_console *c = &l->console[vcpu->index];
+    for (size_t i = 0; i < len; i++) {
+        c->buf[c->len++] = bytes[i];
+        if (bytes[i] == '\n' || c->len == sizeof c->buf || c->len == HVK_CONSOLE_CHUNK) {
+            ring_write(&l->vcpu_prod[vcpu->index], RING_REC_CONSOLE, 0, c->buf, c->len, NULL);
+            c->len = 0;
+        }
+    }
+}
+
 int hv_link_init(struct hv_link *l, struct hv_machine *m, const struct hv_link_config *cfg, struct hvk_err *err)
 {
     memset(l, 0, sizeof *l);
@@ -99,6 +118,14 @@ int hv_link_init(struct hv_link *l, struct hv_machine *m, const struct hv_link_c
         return -1;
     if (ring_consumer_arm(&l->cmd, err) < 0)
         return -1;
+    l->vcpu_prod = calloc(m->vm->nr_vcpus, sizeof *l->vcpu_prod);
+    l->console = calloc(m->vm->nr_vcpus, sizeof *l->console);
+    if (!l->vcpu_prod || !l->console)
+        return hvk_err_set(err, "out of memory");
+    for (unsigned i = 0; i < m->vm->nr_vcpus; i++)
+        if (ring_producer_init(&l->vcpu_prod[i], &l->region, ring_idx_vcpu(i), 0, l->bell_hvd, err) < 0)
+            return -1;
+    hv_serial_set_sink(&m->uart, link_console_sink, l);
     l->control = (struct hv_control){ .m = m, .cmd = &l->cmd, .ctl = &l->ctl };
     l->state = HV_LINK_DISCONNECTED;
     l->backoff_ms = LINK_BACKOFF_MIN_MS;
@@ -108,6 +135,12 @@ int hv_link_init(struct hv_link *l, struct hv_machine *m, const struct hv_link_c
 
 void hv_link_destroy(struct hv_link *l)
 {
+    if (l->m)
+        hv_serial_set_sink(&l->m->uart, NULL, NULL);
+    free(l->vcpu_prod);
+    free(l->console);
+    l->vcpu_prod = NULL;
+    l->console = NULL;
     if (l->sock >= 0)
         close(l->sock);
     if (l->ring_base)

@@ -16,6 +16,12 @@
 
 struct hv_machine;
 
+/* Console bytes a vCPU wrote since its last CONSOLE record. */
+struct hv_link_console {
+    uint32_t len;
+    uint8_t buf[256];
+};
+
 struct hv_link_config {
     const char *rundir;        /* --rundir, or NULL for the default */
     const char *kernel;        /* shown to hvd: a path or "(bundled)" */
@@ -41,6 +47,8 @@ struct hv_link {
     struct ring_region region;
     int bell_hvd, bell_hv;               /* eventfds, kept across reconnects */
     struct ring_producer ctl;            /* main thread only */
+    struct ring_producer *vcpu_prod;     /* [i]: vCPU i's thread only */
+    struct hv_link_console *console;     /* [i]: vCPU i's pending console line */
     struct ring_consumer cmd;
     struct hv_control control;
 

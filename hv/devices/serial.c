@@ -19,7 +19,7 @@ enum {
 #define UART_MCR_LOOP     0x10
 #define UART_MSR_CTS_DSR_DCD 0xb0
 
-static void serial_emit(struct hv_serial *uart, uint8_t byte)
+static void serial_emit(struct hv_serial *uart, struct hv_vcpu *vcpu, uint8_t byte)
 {
     if (uart->out_fd >= 0) {
         ssize_t n;
@@ -29,7 +29,7 @@ static void serial_emit(struct hv_serial *uart, uint8_t byte)
         /* A closed or full console must never stop the guest: drop the byte. */
     }
     if (uart->sink)
-        uart->sink(uart->sink_ctx, &byte, 1);
+        uart->sink(uart->sink_ctx, vcpu, &byte, 1);
 }
 
 static uint8_t serial_read(struct hv_serial *uart, unsigned reg)
@@ -47,7 +47,7 @@ static uint8_t serial_read(struct hv_serial *uart, unsigned reg)
     }
 }
 
-static void serial_write(struct hv_serial *uart, unsigned reg, uint8_t v)
+static void serial_write(struct hv_serial *uart, struct hv_vcpu *vcpu, unsigned reg, uint8_t v)
 {
     bool dlab = uart->lcr & UART_LCR_DLAB;
     switch (reg) {
@@ -55,7 +55,7 @@ static void serial_write(struct hv_serial *uart, unsigned reg, uint8_t v)
         if (dlab)
             uart->dll = v;
         else if (!(uart->mcr & UART_MCR_LOOP))
-            serial_emit(uart, v);
+            serial_emit(uart, vcpu, v);
         break;
     case UART_IER:     if (dlab) uart->dlm = v; else uart->ier = v & 0x0f; break;
     case UART_IIR_FCR: uart->fcr = v; break;
@@ -70,12 +70,11 @@ static void serial_io(void *opaque, struct hv_vcpu *vcpu, uint64_t offset, uint8
                       unsigned size, bool is_write)
 {
     struct hv_serial *uart = opaque;
-    (void)vcpu;
     pthread_mutex_lock(&uart->lock);
     /* A wider access touches consecutive registers, as on real hardware. */
     for (unsigned i = 0; i < size && offset + i < HV_SERIAL_LEN; i++) {
         if (is_write)
-            serial_write(uart, (unsigned)(offset + i), data[i]);
+            serial_write(uart, vcpu, (unsigned)(offset + i), data[i]);
         else
             data[i] = serial_read(uart, (unsigned)(offset + i));
     }

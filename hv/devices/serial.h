@@ -13,15 +13,17 @@ struct hv_vm;
 #define HV_SERIAL_BASE 0x3f8
 #define HV_SERIAL_LEN  8
 
-/* Receives every byte the guest transmits, in order. Called with the UART
- * lock held, from vCPU threads. */
-typedef void (*hv_console_sink)(void *ctx, const uint8_t *bytes, size_t len);
+struct hv_vcpu;
+
+/* Receives every byte the guest transmits, in order, with the vCPU that
+ * wrote it. Called with the UART lock held, on that vCPU's thread. */
+typedef void (*hv_console_sink)(void *ctx, struct hv_vcpu *vcpu, const uint8_t *bytes, size_t len);
 
 struct hv_serial {
     pthread_mutex_t lock;
     uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
     int out_fd;                  /* -1: no fd output */
-    hv_console_sink sink;        /* optional extra consumer (tests, later hvd) */
+    hv_console_sink sink;        /* optional extra consumer (hvd link, tests) */
     void *sink_ctx;
 };
 

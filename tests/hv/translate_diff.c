@@ -39,9 +39,10 @@ struct console {
 
 static struct console con = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, "", 0 };
 
-static void console_sink(void *ctx, const uint8_t *bytes, size_t len)
+static void console_sink(void *ctx, struct hv_vcpu *vcpu, const uint8_t *bytes, size_t len)
 {
     (void)ctx;
+    (void)vcpu;
     pthread_mutex_lock(&con.lock);
     if (len > CONSOLE_MAX - 1 - con.len)
         len = CONSOLE_MAX - 1 - con.len;
