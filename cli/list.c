@@ -60,7 +60,7 @@ int hvctl_list_main(int argc, char **argv, const struct hvctl_opts *o)
     size_t i;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
         case 'n':
             names = true;

@@ -32,7 +32,7 @@ int hvctl_regs_main(int argc, char **argv, const struct hvctl_opts *o)
     int opt, rc;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (opt == HVCTL_OPT_JSON) {
             json = true;
         } else if (opt == HVCTL_OPT_HELP) {

@@ -47,7 +47,7 @@ int hvctl_stack_main(int argc, char **argv, const struct hvctl_opts *o)
     int opt, rc;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
         case 'm':
             if (hvctl_parse_u64(optarg, &max_frames) < 0 || max_frames < 1 || max_frames > 256)

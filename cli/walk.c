@@ -43,7 +43,7 @@ int hvctl_walk_main(int argc, char **argv, const struct hvctl_opts *o)
     int opt, rc;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if ((rc = hvctl_source_opt(opt, optarg, &so)) <= 0) {
             if (rc < 0)
                 return HVCTL_EXIT_USAGE;

@@ -80,7 +80,7 @@ int hvctl_x_main(int argc, char **argv, const struct hvctl_opts *o)
     int opt, rc = 0;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (opt == HVCTL_OPT_JSON) {
             json = true;
         } else if (opt == 'p') {
