@@ -23,7 +23,8 @@
 #define HVD_DEPTH_MAX       1024          /* JSON nesting of a request or reply */
 #define HVD_OUT_MAX         (16u << 20)   /* client output buffer, then disconnect */
 #define HVD_TIMEOUT_NS      (10ull * 1000000000ull)
-#define HVD_CLIENT_INFLIGHT 64            /* slots per client before it stops being read */
+#define HVD_CLIENT_INFLIGHT 16            /* slots per client before it stops being read:
+                                             also bounds its share of hv's command queue */
 #define HVD_TRANSLATE_MAX   4096          /* addresses in one translate */
 #define HVD_TRANSLATE_WINDOW 64           /* WALKs of one translate in flight */
 #define HVD_GONE_MAX        16            /* gone VMs remembered */

@@ -104,6 +104,16 @@ class Env:
         self.procs.append(p)
         return p
 
+    def logs(self):
+        """hvd's log tail, and each hv's log and exit status."""
+        out = ["hvd log (tail):", self.hvd_log()]
+        for name in sorted(os.listdir(self.dir)):
+            if name.startswith("hv-"):
+                with open(os.path.join(self.dir, name), errors="replace") as f:
+                    out += ["%s:" % name, f.read()[-2000:]]
+        out.append("exit statuses: %r" % [p.poll() for p in self.procs])
+        return "\n".join(out)
+
     def hvd_log(self):
         try:
             with open(os.path.join(self.dir, "hvd.log"), errors="replace") as f:
@@ -175,6 +185,7 @@ class Client:
 
 def main(fn):
     """Run fn(argv) as a test program: exit 0 on success, 1 with a message."""
+    sys.setrecursionlimit(20000)   # replies echo ids nested 1024 deep
     try:
         fn(sys.argv[1:])
     except Fail as e:
