@@ -12,42 +12,12 @@
 #include <x86/maps.h>
 #include <x86/walk.h>
 
+#include "control_int.h"
 #include "inspect.h"
 #include "machine.h"
 #include "vcpu.h"
 
 #define CONTROL_MAX_RANGES 65536   /* maps: more are reported truncated */
-
-struct control_req {
-    struct ring_req req;
-    json_t *args;
-};
-
-/* Result of one handler: status + JSON (return value, or {"desc"}). */
-struct control_answer {
-    int32_t status;
-    json_t *value;
-};
-
-static struct control_answer answer_error(int32_t status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static struct control_answer answer_error(int32_t status, const char *fmt, ...)
-{
-    char desc[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(desc, sizeof desc, fmt, ap);
-    va_end(ap);
-    return (struct control_answer){ status, json_pack("{s:s}", "desc", desc) };
-}
-
-static struct control_answer answer_ok(json_t *value)
-{
-    if (!value)
-        return answer_error(RING_ST_INTERNAL, "out of memory building the reply");
-    return (struct control_answer){ RING_ST_OK, value };
-}
 
 /* ---- argument parsing ---------------------------------------------------- */
 
@@ -73,7 +43,7 @@ static int arg_hex(json_t *args, const char *key, bool required, uint64_t *out, 
     return 1;
 }
 
-static int arg_uint(json_t *args, const char *key, uint64_t max, uint64_t *out, char *why, size_t whylen)
+int arg_uint(json_t *args, const char *key, uint64_t max, uint64_t *out, char *why, size_t whylen)
 {
     json_t *v = json_object_get(args, key);
     if (!v)
@@ -100,7 +70,7 @@ static int arg_bool(json_t *args, const char *key, bool *out, char *why, size_t 
 }
 
 /* The vCPU a request names (the `vcpu` argument wins over the record's). */
-static struct hv_vcpu *arg_vcpu(struct hv_control *c, struct control_req *r, char *why, size_t whylen)
+struct hv_vcpu *arg_vcpu(struct hv_control *c, struct control_req *r, char *why, size_t whylen)
 {
     uint64_t idx = r->req.vcpu == UINT32_MAX ? 0 : r->req.vcpu;
     if (arg_uint(r->args, "vcpu", UINT32_MAX, &idx, why, whylen) < 0)
@@ -141,7 +111,7 @@ static int arg_access(json_t *args, struct x86_access *acc, char *why, size_t wh
 /* ---- handlers ------------------------------------------------------------- */
 
 /* Take a consistent snapshot of one vCPU: pause the VM around it. */
-static int control_snapshot(struct hv_control *c, struct hv_vcpu *vcpu, struct hv_snapshot *s,
+int control_snapshot(struct hv_control *c, struct hv_vcpu *vcpu, struct hv_snapshot *s,
                             struct x86_cpu_facts *facts, struct hvk_err *err)
 {
     hv_vm_pause(c->m->vm);
@@ -412,6 +382,7 @@ static struct control_answer control_dispatch(struct hv_control *c, struct contr
     case RING_CMD_PAUSE: return do_pause(c, true);
     case RING_CMD_RESUME: return do_pause(c, false);
     case RING_CMD_VCPUS: return do_vcpus(c);
+    case RING_CMD_STACK: return control_stack(c, r);
     default: return answer_error(RING_ST_UNSUPP, "command %u is not supported by this hv", r->req.cmd);
     }
 }

@@ -1,7 +1,10 @@
 /* machine.c -- assembling a bootable machine: VM, devices, kernel, vCPUs. */
 #include "machine.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+#include <hvkit/hvsym.h>
 
 #include "../boot/elf_load.h"
 #include "../boot/pvh.h"
@@ -32,6 +35,11 @@ struct hv_machine *hv_machine_create(const struct hv_machine_config *cfg, struct
         hvk_err_code(err, HV_EXIT_INTERNAL);
         goto fail;
     }
+    /* Symbols make stacks readable; a kernel without them still boots. */
+    struct hvk_err serr = { "", 0 };
+    m->symbols = hvsym_load_elf_mem(cfg->image, cfg->image_len, &serr);
+    if (!m->symbols)
+        fprintf(stderr, "hv: %s: no kernel symbols, stacks will show bare addresses (%s)\n", m->vm->name, serr.msg);
     for (unsigned i = 0; i < m->vm->nr_vcpus; i++) {
         if (hv_pvh_vcpu_reset(&m->vm->vcpus[i], m->entry, err) < 0) {
             hvk_err_code(err, HV_EXIT_INTERNAL);
@@ -49,5 +57,6 @@ void hv_machine_destroy(struct hv_machine *m)
     if (!m)
         return;
     hv_vm_destroy(m->vm);
+    hvsym_free(m->symbols);
     free(m);
 }

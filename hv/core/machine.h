@@ -13,6 +13,8 @@
 #include "../devices/test_mmio.h"
 #include "vm.h"
 
+struct hvsym_table;
+
 struct hv_machine_config {
     const char *name;
     uint64_t mem_size;
@@ -28,6 +30,7 @@ struct hv_machine {
     struct hv_serial uart;
     struct hv_test_mmio test_mmio;
     uint32_t entry;
+    struct hvsym_table *symbols;  /* the kernel's function symbols, or NULL */
 };
 
 /* Create the VM, attach devices, load the kernel and put every vCPU at the
