@@ -131,6 +131,18 @@ class Env:
             time.sleep(0.05)
         raise Fail("VM %s not %s within %d s; hvd log:\n%s" % (name, state, timeout, self.hvd_log()))
 
+    def wait_guest_tables(self, c, vm, timeout=20):
+        """Wait until the guest has built its page tables (user ranges show
+        in maps of vCPU 0); returns that maps result."""
+        deadline = time.time() + timeout
+        while True:
+            r = c.call("maps", {"vm": vm, "vcpu": 0})
+            check("return" in r, "maps of %s failed: %r" % (vm, r))
+            if any(x["rights"]["user"] for x in r["return"]["ranges"]):
+                return r["return"]
+            check(time.time() < deadline, "%s built no user mapping within %d s" % (vm, timeout))
+            time.sleep(0.1)
+
     def close(self):
         for p in self.procs:
             if p.poll() is None:

@@ -245,6 +245,8 @@ def run(argv):
         c = T.Client(env.sock)
         env.wait_vm(c, "g1")
         env.wait_vm(c, "g2")
+        env.wait_guest_tables(c, "g1")
+        env.wait_guest_tables(c, "g2")
         test_commands(env, c)
         test_bad_requests(c)
         test_slow_client(env)
