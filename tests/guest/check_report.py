@@ -14,6 +14,7 @@ import argparse
 import os
 import re
 import subprocess
+import tempfile
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -394,14 +395,21 @@ def run_qemu(args):
 
 
 def run_hv(args):
-    cmd = [args.hv, "run", "--kernel", args.elf, "--cmdline", args.append, "--vcpus", str(args.vcpus),
-           "--mem", "%dM" % args.mem]
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                           timeout=args.timeout)
-    except subprocess.TimeoutExpired as e:
-        return None, (e.stdout or b"").decode("utf-8", "replace")
-    return p.returncode, p.stdout.decode("utf-8", "replace")
+    # The console goes to its own file: hv's log lines (stderr) must never
+    # land in the middle of a report line.
+    with tempfile.TemporaryDirectory() as tmp:
+        console = os.path.join(tmp, "console")
+        cmd = [args.hv, "run", "--kernel", args.elf, "--cmdline", args.append, "--vcpus", str(args.vcpus),
+               "--mem", "%dM" % args.mem, "--console", console, "--no-hvd"]
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                               timeout=args.timeout)
+            status = p.returncode
+            sys.stderr.write(p.stderr.decode("utf-8", "replace"))
+        except subprocess.TimeoutExpired:
+            status = None
+        with open(console, encoding="utf-8", errors="replace") as f:
+            return status, f.read()
 
 
 def main():
