@@ -1,9 +1,11 @@
-/* translate_diff.c -- differential test of the bundled guest's self-report
- * against KVM's own walker: boot the guest in-process, wait for its report,
- * pause it, and ask KVM_TRANSLATE about every reported mapping (each page,
- * or an even sample of large ranges), every reported hole, and pseudo-random
- * addresses outside everything reported. Validity and GPA must agree (KVM's
- * writeable/usermode fields are not reliable, so rights are not compared). */
+/* translate_diff.c -- three-way differential test on the bundled guest:
+ * its self-report, KVM's own walker (KVM_TRANSLATE) and hvkit's walker
+ * (x86_walk). Boot the guest in-process, wait for its report, pause it, and
+ * ask both walkers about every reported mapping (each page, or an even
+ * sample of large ranges), every reported hole, and pseudo-random addresses
+ * outside everything reported. Validity and GPA must agree three ways (KVM's
+ * writeable/usermode fields are not reliable, so rights are not compared
+ * with KVM; hvctl's end-to-end test checks rights against the report). */
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/kvm.h>
@@ -16,6 +18,7 @@
 
 #include "boot/embedded_guest.h"
 #include "core/machine.h"
+#include "core/inspect.h"
 #include "core/vcpu.h"
 
 #define CONSOLE_MAX      (1u << 20)
@@ -172,6 +175,32 @@ static bool in_any(const struct range *r, unsigned n, const struct range *demand
 
 static unsigned failures, checks;
 
+/* The walker's view of the same address, under the paused vCPU's registers. */
+struct walker_view {
+    struct hv_vm *vm;
+    struct hv_snapshot snap;
+    struct x86_cpu_facts facts;
+};
+static struct walker_view wv;
+
+static void check_walker(uint64_t va, bool kvm_valid, uint64_t kvm_gpa)
+{
+    struct x86_walk w;
+    struct hvk_err err = { "", 0 };
+    struct x86_mem mem = hv_guest_mem(wv.vm);
+    struct x86_access acc = { .type = X86_ACCESS_READ, .priv = X86_PRIV_IMPLICIT };
+    if (x86_walk(&wv.snap.paging, &wv.facts, &mem, va, acc, &w, &err) < 0) {
+        if (failures++ < 20)
+            fprintf(stderr, "FAIL walker refused 0x%" PRIx64 ": %s\n", va, err.msg);
+        return;
+    }
+    if (w.mapped != kvm_valid || (kvm_valid && w.gpa != kvm_gpa)) {
+        if (failures++ < 20)
+            fprintf(stderr, "FAIL walker vs KVM at 0x%" PRIx64 ": walker %s 0x%" PRIx64 " (%s), KVM %s 0x%" PRIx64 "\n",
+                    va, w.mapped ? "GPA" : "no mapping", w.gpa, w.why, kvm_valid ? "GPA" : "no mapping", kvm_gpa);
+    }
+}
+
 static void check_page(struct hv_vcpu *vcpu, const struct range *x, uint64_t va)
 {
     bool valid;
@@ -181,6 +210,7 @@ static void check_page(struct hv_vcpu *vcpu, const struct range *x, uint64_t va)
         failures++;
         return;
     }
+    check_walker(va, valid, gpa);
     if (x->mapped && (!valid || gpa != x->pa + (va - x->va))) {
         if (failures++ < 20)
             fprintf(stderr, "FAIL %s: va 0x%" PRIx64 " reported at GPA 0x%" PRIx64 ", KVM says %s 0x%" PRIx64 "\n",
@@ -238,6 +268,11 @@ int main(int argc, char **argv)
 
     for (unsigned v = 0; v < m->vm->nr_vcpus; v++) {
         struct hv_vcpu *vcpu = &m->vm->vcpus[v];
+        wv.vm = m->vm;
+        if (hv_snapshot_take(vcpu, &wv.snap, &err) < 0 || hv_cpu_facts(m->vm, &wv.facts, &err) < 0) {
+            fprintf(stderr, "FAIL: %s\n", err.msg);
+            goto out;
+        }
         for (unsigned i = 0; i < n; i++) {
             const struct range *x = &ranges[i];
             uint64_t pages = (x->end - x->va + 4095) / 4096;
@@ -264,8 +299,8 @@ int main(int argc, char **argv)
             check_page(vcpu, &unmapped, va);
             sampled++;
         }
-        printf("vCPU %u: %u mappings and %u holes checked page by page, %u unreported addresses sampled\n", v,
-               nmaps, nholes, sampled);
+        printf("vCPU %u: %u mappings and %u holes checked page by page, %u unreported addresses sampled,\n"
+               "        each by KVM_TRANSLATE and by x86_walk\n", v, nmaps, nholes, sampled);
     }
     rc = failures ? 1 : 0;
     printf("%u checks, %u disagreements\n", checks, failures);
