@@ -1,0 +1,147 @@
+"""test_hvd_reg.py -- hvd's registration side against a test peer (hvd_peer,
+which plays hv): wrong descriptor counts, malformed hellos, an unsealed
+memfd, a ring size that disagrees, duplicate live names, a gone VM replaced
+by a new one, a ring turned corrupt (that VM dropped, another untouched),
+and the sockets: mode 0600, a live hvd refused, a stale socket replaced."""
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hvdtest as T  # noqa: E402
+
+
+def peer(env, peer_bin, name, mode, vcpus=1, stay=False):
+    p = subprocess.Popen([peer_bin, "--rundir", env.rundir, "--name", name, "--vcpus", str(vcpus), mode],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = p.stdout.readline().decode().strip()
+    if not stay:
+        p.stdin.close()
+        p.wait(10)
+    T.check(line, "peer %s/%s printed nothing: %s" % (name, mode, p.stderr.read().decode() if not stay else ""))
+    return p, (json.loads(line) if line.startswith("{") else line)
+
+
+def refused(env, peer_bin, mode, what, name="bad"):
+    _, ans = peer(env, peer_bin, name, mode)
+    T.check(isinstance(ans, dict) and "error" in ans, "%s: hvd did not refuse: %r" % (what, ans))
+    T.check(ans["error"]["class"] == "InvalidRequest" and ans["error"]["desc"], "%s: %r" % (what, ans))
+    return ans["error"]["desc"]
+
+
+def hello(**over):
+    h = {"proto": 1, "name": "h", "uuid": "00000000-0000-4000-8000-000000000001", "pid": 1, "vcpus": 1,
+         "kernel": "k", "memory": [{"gpa": "0x0", "size": "0x1000", "offset": "0x0"}], "ring_size": 1,
+         "allow_write": False}
+    h.update(over)
+    h = {k: v for k, v in h.items() if v is not None}
+    return "hello=" + json.dumps({"hello": h})
+
+
+def run(argv):
+    hvd_bin, peer_bin = argv
+    env = T.Env(hvd_bin, keep=os.environ.get("HVD_TEST_KEEP") == "1")
+    try:
+        env.start_hvd()
+        st = os.stat(env.sock)
+        T.check(stat.S_IMODE(st.st_mode) == 0o600, "API socket mode %o" % stat.S_IMODE(st.st_mode))
+        T.check(stat.S_IMODE(os.stat(env.rundir).st_mode) == 0o700, "rundir not 0700")
+        c = T.Client(env.sock)
+
+        for n in (0, 1, 3, 5, 9):
+            d = refused(env, peer_bin, "fds=%d" % n, "%d descriptors" % n)
+            T.check("descriptors" in d, d)
+        for what, mode in [("not JSON", "hello={"), ("not an object", "hello=[1]"),
+                           ("no hello member", 'hello={"x":{}}'), ("proto 2", hello(proto=2)),
+                           ("no name", hello(name=None)), ("bad name", hello(name="a b")),
+                           ("long name", hello(name="x" * 65)), ("bad uuid", hello(uuid="1234")),
+                           ("vcpus 0", hello(vcpus=0)), ("vcpus 255", hello(vcpus=255)),
+                           ("pid string", hello(pid="1")), ("unknown field", hello(colour="red")),
+                           ("memory empty", hello(memory=[])),
+                           ("memory not hex", hello(memory=[{"gpa": "0", "size": "0x1", "offset": "0x0"}])),
+                           ("memory wraps", hello(memory=[{"gpa": "0xffffffffffffffff", "size": "0x2",
+                                                           "offset": "0x0"}])),
+                           ("ring size mismatch", hello())]:
+            refused(env, peer_bin, mode, what)
+        d = refused(env, peer_bin, "unsealed", "unsealed memfd")
+        T.check("seal" in d, "unsealed: " + d)
+        refused(env, peer_bin, "ringsize", "ring_size disagreeing with the memfd")
+        T.check(c.call("query-vms")["return"] == [], "a refused peer was listed")
+
+        # a live name cannot register twice; once gone, it can
+        a, ans = peer(env, peer_bin, "dup", "ok", stay=True)
+        T.check("welcome" in ans, "first registration refused: %r" % ans)
+        d = refused(env, peer_bin, "ok", "second VM with a live name", name="dup")
+        T.check("already registered" in d, d)
+        a.stdin.close()
+        a.wait(10)
+        env.wait_vm(c, "dup", "gone", timeout=5)
+        b, ans = peer(env, peer_bin, "dup", "ok", stay=True)
+        T.check("welcome" in ans, "re-registration after gone refused: %r" % ans)
+        vms = c.call("query-vms")["return"]
+        T.check([(v["name"], v["state"]) for v in vms] == [("dup", "running")], repr(vms))
+
+        # gone VMs are remembered up to a cap
+        for i in range(20):
+            p, ans = peer(env, peer_bin, "short%d" % i, "ok")
+            T.check("welcome" in ans, repr(ans))
+        deadline = time.time() + 5
+        while True:
+            vms = c.call("query-vms")["return"]
+            gone = [v for v in vms if v["state"] == "gone"]
+            if len(gone) == 16 or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        T.check(len(gone) == 16, "%d gone VMs remembered, expected the cap of 16" % len(gone))
+        T.check(gone[0]["name"] == "short19", "newest gone first: %r" % gone[0]["name"])
+
+        # a corrupt ring drops that VM only
+        bad, ans = peer(env, peer_bin, "corrupt", "corrupt", vcpus=2, stay=True)
+        T.check("welcome" in ans, repr(ans))
+        bad.stdin.write(b"go\n")
+        bad.stdin.flush()
+        out = bad.stdout.readline().decode().strip()
+        T.check(out == "dropped", "hvd did not hang up on a corrupt ring: %r" % out)
+        bad.wait(10)
+        env.wait_vm(c, "corrupt", "gone", timeout=5)
+        T.check("ring 0 is corrupt" in env.hvd_log(), "no clear log line for the corrupt ring")
+        T.check([v["state"] for v in c.call("query-vms")["return"] if v["name"] == "dup"] == ["running"],
+                "the other VM was touched")
+        T.check(env.hvd.poll() is None, "hvd died")
+
+        # another hvd on the same runtime directory refuses to start
+        r = subprocess.run([hvd_bin, "--rundir", env.rundir], capture_output=True, timeout=10)
+        T.check(r.returncode == 1 and b"another hvd is running" in r.stderr,
+                "second hvd: rc %d, %r" % (r.returncode, r.stderr[-300:]))
+        T.check("return" in c.call("query-version"), "first hvd disturbed by the second")
+        b.stdin.close()
+        b.wait(10)
+
+        # kill -9 leaves stale sockets; a new hvd replaces them
+        env.hvd.send_signal(signal.SIGKILL)
+        env.hvd.wait()
+        T.check(os.path.exists(env.sock), "socket vanished with kill -9?")
+        env.start_hvd()
+        T.check("removed stale socket" in env.hvd_log(), "stale socket not reported")
+        c = T.Client(env.sock)
+        T.check(c.call("query-vms")["return"] == [], "new hvd knows old VMs")
+        # a non-socket file in the way is not removed
+        env.hvd.send_signal(signal.SIGTERM)
+        env.hvd.wait(10)
+        T.check(not os.path.exists(env.sock), "clean exit left the socket")
+        open(env.sock, "w").close()
+        r = subprocess.run([hvd_bin, "--rundir", env.rundir], capture_output=True, timeout=10)
+        T.check(r.returncode == 1 and b"not a socket" in r.stderr, "file in the way: %r" % r.stderr)
+        T.check(os.path.isfile(env.sock), "hvd removed a regular file")
+    except T.Fail:
+        print(env.logs(), file=sys.stderr)
+        raise
+    finally:
+        env.close()
+
+
+T.main(run)
