@@ -223,12 +223,12 @@ static int hvctl_client_greeting(struct hvctl_client *c, struct hvk_err *err)
         return hvk_err_code(err, HVCTL_EXIT_CONNECT);
     }
     if (api && (!json_is_integer(api) || json_integer_value(api) != 1)) {
-        json_decref(g);
         if (json_is_integer(api))
             hvk_err_set(err, "bad greeting: hvd speaks API %lld, this hvctl speaks API 1",
                         (long long)json_integer_value(api));
         else
             hvk_err_set(err, "bad greeting: hvd's API version is not a number");
+        json_decref(g);   /* api points into g */
         return hvk_err_code(err, HVCTL_EXIT_CONNECT);
     }
     if (caps) {
