@@ -180,6 +180,12 @@ def part_stack(env, schemas, elf_path):
             names = [(f.get("symbol") or "?").split("+")[0] for f in st["frames"]]
             expect(names[:len(chain)] == chain[::-1],
                    "stack frames %r, the guest's chain innermost first is %r" % (names, chain[::-1]))
+            for f in st["frames"]:   # symbol + offset is the pc, by the ELF's own table
+                off = f.get("offset", 0)
+                off = int(off, 16) if isinstance(off, str) else off
+                expect("symbol" not in f or syms.get(f["symbol"], -1) + off == int(f["pc"], 16),
+                       "frame %r: symbol+offset is not its pc per the ELF" % f)
+            expect(int(st["frames"][0]["pc"], 16) == int(st["rip"], 16), "frame 0's pc is not RIP")
             # the VM stayed paused: a second look is the same stack
             code2, st2, _ = env.hvctl_json("stack", "--vcpu", found)
             expect(code2 == EXIT_OK and st2 == st, "a paused vCPU's stack changed between two looks")
