@@ -46,15 +46,15 @@ static void hvctl_usage(FILE *f)
             "  --help             this text\n"
             "\n"
             "Exit status:\n"
-            "  %d  success\n"
-            "  %d  the walk faulted (the address does not translate or the access is refused;\n"
-            "     x: the memory is not mapped)\n"
-            "  %d  usage error (bad option, bad address, bad argument)\n"
-            "  %d  cannot reach hvd (not running, wrong socket, no answer in time)\n"
-            "  %d  not found (file, VM, vCPU)\n"
-            "  %d  bad input (corrupt dump, unusable registers, bad reply from hvd)\n"
-            "  %d  hvd or hv could not do it (VM gone, hv timed out, hvd internal error)\n"
-            "  %d  internal error\n",
+            "  %-3d success\n"
+            "  %-3d the walk faulted (the address does not translate or the access is refused;\n"
+            "      x: the memory is not mapped)\n"
+            "  %-3d usage error (bad option, bad address, bad argument)\n"
+            "  %-3d cannot reach hvd (not running, wrong socket, no answer in time)\n"
+            "  %-3d not found (file, VM, vCPU)\n"
+            "  %-3d bad input (corrupt dump, unusable registers, bad reply from hvd)\n"
+            "  %-3d hvd or hv could not do it (VM gone, hv timed out, hvd internal error)\n"
+            "  %-3d internal error\n",
             HVCTL_CLIENT_TIMEOUT_MS / 1000, HVCTL_EXIT_OK, HVCTL_EXIT_FAULTED, HVCTL_EXIT_USAGE, HVCTL_EXIT_CONNECT,
             HVCTL_EXIT_NOT_FOUND, HVCTL_EXIT_BAD_INPUT, HVCTL_EXIT_REMOTE, HVCTL_EXIT_INTERNAL);
 }
