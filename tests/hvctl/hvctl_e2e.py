@@ -317,6 +317,24 @@ def part_errors(env, schemas):
                "two VMs, no --vm: exit %d %r" % (code, err))
         code, out, err = env.hvctl("regs", "--vm", "second")
         expect(code == EXIT_OK and "CR3" in out, "regs --vm second: exit %d %r" % (code, err))
+        # hv killed: the VM is listed as gone, asking it is "hvd or hv failed", and
+        # the other VM is the default again
+        other.kill()
+        other.wait(10)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            code, lst, _ = env.hvctl_json("list")
+            if any(v["name"] == "second" and v["state"] == "gone" for v in lst or []):
+                break
+            time.sleep(0.1)
+        code, out, _ = env.hvctl("list")
+        expect(re.search(r"^second\s+gone\s", out, re.M), "list does not show the killed VM as gone:\n" + out)
+        code, out, _ = env.hvctl("list", "--names")
+        expect(out.split() == [env.name], "list --names after a VM died: %r" % out)
+        code, out, err = env.hvctl("regs", "--vm", "second")
+        expect(code == EXIT_REMOTE and "gone" in err, "regs of a dead VM: exit %d %r" % (code, err))
+        code, out, err = env.hvctl("walk", "0x400000")
+        expect(code == EXIT_OK, "the one live VM is the default again: exit %d %r" % (code, err))
     finally:
         other.terminate()
         other.wait(10)
