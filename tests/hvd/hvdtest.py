@@ -143,6 +143,19 @@ class Env:
             check(time.time() < deadline, "%s built no user mapping within %d s" % (vm, timeout))
             time.sleep(0.1)
 
+    def stop_hvd(self):
+        """SIGTERM the current hvd: it must exit 0 after a clean shutdown,
+        with no sanitizer report (leaks included) in its log."""
+        self.hvd.send_signal(signal.SIGTERM)
+        try:
+            rc = self.hvd.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            raise Fail("hvd did not stop within 20 s of SIGTERM")
+        log = self.hvd_log()
+        check(rc == 0, "hvd exited %d on SIGTERM:\n%s" % (rc, log))
+        check("Sanitizer" not in log and "runtime error" not in log, "sanitizer report:\n" + log)
+        check(not os.path.exists(self.sock), "hvd left its socket behind")
+
     def close(self):
         for p in self.procs:
             if p.poll() is None:

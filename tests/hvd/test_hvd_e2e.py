@@ -251,6 +251,7 @@ def run(argv):
         test_slow_client(env)
         test_kill_hv(env, c, g2)
         test_kill_hvd(env)
+        env.stop_hvd()
     except T.Fail:
         print(env.logs(), file=sys.stderr)
         raise

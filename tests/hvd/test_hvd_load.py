@@ -58,6 +58,7 @@ def run(argv):
         T.check(not failures, "%d clients failed, first: %s" % (len(failures), failures[:3]))
         T.check(sum(done) == CLIENTS * WALKS, "only %d of %d walks done" % (sum(done), CLIENTS * WALKS))
         print("%d clients x %d walks in %.1f s (%.0f walks/s)" % (CLIENTS, WALKS, took, CLIENTS * WALKS / took))
+        env.stop_hvd()
     except T.Fail:
         print(env.logs(), file=sys.stderr)
         raise

@@ -130,9 +130,7 @@ def run(argv):
         c = T.Client(env.sock)
         T.check(c.call("query-vms")["return"] == [], "new hvd knows old VMs")
         # a non-socket file in the way is not removed
-        env.hvd.send_signal(signal.SIGTERM)
-        env.hvd.wait(10)
-        T.check(not os.path.exists(env.sock), "clean exit left the socket")
+        env.stop_hvd()
         open(env.sock, "w").close()
         r = subprocess.run([hvd_bin, "--rundir", env.rundir], capture_output=True, timeout=10)
         T.check(r.returncode == 1 and b"not a socket" in r.stderr, "file in the way: %r" % r.stderr)

@@ -49,6 +49,7 @@ def run(argv):
         r = c.call("walk", {"gva": "0x1000"}, id=[1, {"a": None}])
         S.check("error", r, "walk without VM")
         T.check(r["error"]["class"] == "VMNotFound" and r["id"] == [1, {"a": None}], repr(r))
+        env.stop_hvd()
     finally:
         env.close()
 
