@@ -210,7 +210,19 @@ def part_stack(env, schemas, elf_path):
     print("stack: vCPU %d inside hvk_chain_leaf after %d pauses" % (found, tries))
 
 
-def part_show(env, schemas):
+def elf_bytes(elf_path, va, n):
+    """n bytes of the loaded image at va, from the ELF file (None if not all in file data)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "guest"))
+    import guest_elf
+    e = guest_elf.Elf(elf_path)
+    for p in e.loads():
+        if p["vaddr"] <= va and va + n <= p["vaddr"] + p["filesz"]:
+            off = p["offset"] + va - p["vaddr"]
+            return e.data[off:off + n]
+    return None
+
+
+def part_show(env, schemas, elf_path):
     a = env.api()
     try:
         # list: hvctl --json list is query-vms; the text has the name and UUID aligned
@@ -255,6 +267,9 @@ def part_show(env, schemas):
         direct = a.ret("read-memory", address="%#x" % ro["va"], size=256)
         expect(code == EXIT_OK and code2 == EXIT_OK and xv and xp and xv["data"] == xp["data"] == direct["data"]
                and len(xv["data"]) == 512, "x of the read-only page: %s %s / %s %s" % (code, err, code2, err2))
+        want = elf_bytes(elf_path, ro["va"], 256)
+        expect(want is not None and xv and xv["data"] == want.hex(),
+               "x of the read-only page differs from the ELF's bytes at %#x" % ro["va"])
         code, out, _ = env.hvctl("x", "%#x" % ro["va"], 256)
         hexed = "".join("".join(l[18:67].split()) for l in out.splitlines())
         expect(code == EXIT_OK and xv and hexed == xv["data"] and len(out.splitlines()) == 16,
@@ -365,7 +380,7 @@ def main():
         elif a.part == "stack":
             part_stack(env, a.schemas, a.elf)
         elif a.part == "show":
-            part_show(env, a.schemas)
+            part_show(env, a.schemas, a.elf)
         else:
             part_errors(env, a.schemas)
     except Exception as e:   # a crash of the harness is a failure too
