@@ -113,6 +113,41 @@ def run(argv):
                 "the other VM was touched")
         T.check(env.hvd.poll() is None, "hvd died")
 
+        # a VM that never answers: Busy when its command ring is full, then
+        # Timeout after 10 s for what was sent; in order on each connection
+        mute, ans = peer(env, peer_bin, "mute", "ok", stay=True)
+        T.check("welcome" in ans, repr(ans))
+        req = b'{"execute": "walk", "arguments": {"vm": "mute", "gva": "0x1000"}}\n'
+        conns = [T.Client(env.sock, timeout=40) for _ in range(48)]
+        t0 = time.time()
+        for cl in conns:
+            cl.send_raw(req * 16)
+        classes = {}
+        for cl in conns:
+            for _ in range(16):
+                r = cl.read()
+                k = r.get("error", {}).get("class")
+                classes[k] = classes.get(k, 0) + 1
+            cl.close()
+        took = time.time() - t0
+        T.check(classes.get("Busy", 0) > 0 and classes.get("Timeout", 0) > 0 and
+                classes.get("Busy", 0) + classes.get("Timeout", 0) == 48 * 16,
+                "expected only Busy and Timeout, got %r" % classes)
+        T.check(9.5 < took < 25, "timeouts came after %.1f s, not 10" % took)
+        mute.stdin.close()
+        mute.wait(10)
+        # a request in flight when the VM goes away fails with VMGone
+        mute, ans = peer(env, peer_bin, "mute2", "ok", stay=True)
+        T.check("welcome" in ans, repr(ans))
+        cl = T.Client(env.sock)
+        cl.send_raw(b'{"execute": "regs", "arguments": {"vm": "mute2"}, "id": 5}\n')
+        time.sleep(0.2)
+        mute.stdin.close()
+        mute.wait(10)
+        r = cl.read()
+        T.check(r.get("id") == 5 and r.get("error", {}).get("class") == "VMGone", repr(r))
+        T.check(cl.call("regs", {"vm": "mute2"})["error"]["class"] == "VMGone", "gone VM not refused")
+
         # another hvd on the same runtime directory refuses to start
         r = subprocess.run([hvd_bin, "--rundir", env.rundir], capture_output=True, timeout=10)
         T.check(r.returncode == 1 and b"another hvd is running" in r.stderr,
