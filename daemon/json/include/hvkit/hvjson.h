@@ -1,4 +1,4 @@
-/* hvjson.h -- walk and maps results as the JSON objects hvd's API returns
+/* hvjson.h -- walk, maps, stack results and FAULT event data as the JSON objects hvd's API returns
  * (schemas/walk-result.json, schemas/maps-result.json). hvctl --json prints
  * exactly these. 64-bit addresses and raw entries are "0x..." hex strings
  * (JSON numbers lose precision above 2^53); counts are numbers. */
@@ -8,6 +8,8 @@
 #include <jansson.h>
 
 #include <hvkit/error.h>
+#include <hvkit/fault.h>
+#include <x86/fault.h>
 #include <x86/maps.h>
 #include <x86/unwind.h>
 #include <x86/walk.h>
@@ -29,6 +31,20 @@ int hvjson_maps_finish(json_t *maps, const struct x86_maps_stats *st, struct hvk
  * err (out of memory). */
 json_t *hvjson_stack(unsigned vcpu, const struct x86_stack *st, const struct x86_stack_raw *raw,
                      const struct x86_symbolizer *sym, struct hvk_err *err);
+
+/* The data object of a FAULT event (schemas/fault-event.json) from a record
+ * read from a ring: {"vcpu", "class" ("guest.not_present", "exception.gp"),
+ * "vector"/"vector_name" (null for stage-2 events), "error_code" (number or
+ * null) + "error_bits" (["P","W","U","RSVD","I/D","PK"] as set, #PF only),
+ * "address", "rip", "rsp", "cr3", "rflags", "cs", "ss", "user", "notes"
+ * (x86_fault_note_name tokens), "stack": [{"pc", "symbol"?, "offset"?}],
+ * "level"? (x86_level_id of the blamed entry), "gpa"?, "walk"?: {"levels",
+ * "reason", "why", "fault_level"}, "mmio"?: {"gpa", "size", "write",
+ * "value"}}. The record is checked first (x86_fault_rec_check, nvcpus as
+ * there): a bad record gives NULL with the checker's message. sym may be
+ * NULL (no names). New reference, or NULL with err. */
+json_t *hvjson_fault(const struct hvk_fault_rec *r, const struct x86_symbolizer *sym, unsigned nvcpus,
+                     struct hvk_err *err);
 
 /* {"user","writable","executable","pkey","str"} as a new object. */
 json_t *hvjson_rights(const struct x86_rights *r);
