@@ -12,12 +12,14 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/embedded_guest.h"
 #include "boot/pvh.h"
 #include "core/hvd_link.h"
 #include "core/machine.h"
+#include "core/trace.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
 
@@ -32,6 +34,8 @@ struct hv_run_opts {
     const char *name;
     const char *console;
     const char *rundir;
+    const char *trace;            /* --trace VECTORS */
+    bool trace_stage2;
     bool no_hvd;
     uint64_t mem;
     unsigned vcpus;
@@ -66,6 +70,8 @@ static void usage_run(FILE *f)
         "      --rundir DIR    runtime directory where hvd listens (default: $HVKIT_RUNDIR,\n"
         "                      /run/hvkit as root, else $XDG_RUNTIME_DIR/hvkit)\n"
         "      --no-hvd        do not register with hvd (no introspection)\n"
+        "      --trace VECTORS trace these exceptions from the start (e.g. pf or pf,gp,ud; at most 4)\n"
+        "      --trace-stage2  trace MMIO exits as stage2.mmio events\n"
         "  -h, --help          this help\n"
         "\n"
         "Exit status:\n"
@@ -147,7 +153,7 @@ static int usage_error(const char *fmt, ...)
 /* Returns -1 on success, else the exit status to leave with. */
 static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
 {
-    enum { OPT_NAME = 256, OPT_CONSOLE, OPT_STATS, OPT_RUNDIR, OPT_NO_HVD };
+    enum { OPT_NAME = 256, OPT_CONSOLE, OPT_STATS, OPT_RUNDIR, OPT_NO_HVD, OPT_TRACE, OPT_TRACE_STAGE2 };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "cmdline", required_argument, NULL, 'c' },
@@ -158,6 +164,8 @@ static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
         { "stats", no_argument, NULL, OPT_STATS },
         { "rundir", required_argument, NULL, OPT_RUNDIR },
         { "no-hvd", no_argument, NULL, OPT_NO_HVD },
+        { "trace", required_argument, NULL, OPT_TRACE },
+        { "trace-stage2", no_argument, NULL, OPT_TRACE_STAGE2 },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -200,6 +208,15 @@ static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
         case OPT_STATS: o->stats = true; break;
         case OPT_RUNDIR: o->rundir = optarg; break;
         case OPT_NO_HVD: o->no_hvd = true; break;
+        case OPT_TRACE: {
+            uint32_t mask;
+            struct hvk_err e = { "", 0 };
+            if (hv_trace_parse_vectors(optarg, &mask, &e) < 0)
+                return usage_error("--trace: %s", e.msg);
+            o->trace = optarg;
+            break;
+        }
+        case OPT_TRACE_STAGE2: o->trace_stage2 = true; break;
         case 'h': usage_run(stdout); return 0;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -268,16 +285,34 @@ static void print_exit_stats(struct hv_vm *vm)
     }
 }
 
+static uint64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 /* hv's main loop: wait for the VM to end or a signal to stop it, and drive
  * the link to hvd (registration, requests) meanwhile. Returns the exit status. */
 static int run_main_loop(struct hv_vm *vm, int sigfd, struct hv_link *link)
 {
+    uint64_t next_tick = 0;
     for (;;) {
         struct pollfd pfd[4] = { { .fd = vm->done_fd, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
         int n = 2, timeout = -1;
         if (link) {
             n += hv_link_pollfds(link, pfd + 2);
             timeout = hv_link_timeout(link);
+        }
+        if (vm->trace && (vm->trace->cfg.vectors || vm->trace->cfg.stage2)) {
+            uint64_t now = monotonic_ms();
+            if (now >= next_tick) {
+                hv_trace_tick(vm->trace);
+                next_tick = now + HV_TRACE_REARM_MS;
+            }
+            int until = (int)(next_tick - now);
+            if (timeout < 0 || until < timeout)
+                timeout = until;
         }
         int r = poll(pfd, (nfds_t)n, timeout);
         if (r < 0) {
@@ -372,6 +407,27 @@ static int cmd_run(int argc, char **argv)
         }
         link = &link_storage;
     }
+    vm->trace = hv_trace_create(vm, link ? link->vcpu_prod : NULL, m->symbols, &err);
+    if (!vm->trace) {
+        fprintf(stderr, "hv: %s\n", err.msg);
+        rc = HV_EXIT_INTERNAL;
+        goto out;
+    }
+    if (o.trace || o.trace_stage2) {
+        /* Before the guest has an IDT the vectors stay pending; the main
+         * loop arms them as soon as it has one. */
+        struct hv_trace_config tc = { .stage2 = o.trace_stage2, .stack_depth = HV_TRACE_DEFAULT_DEPTH, .sample = 1 };
+        if (o.trace && hv_trace_parse_vectors(o.trace, &tc.vectors, &err) < 0) {
+            fprintf(stderr, "hv: --trace: %s\n", err.msg);
+            rc = HV_EXIT_USAGE;
+            goto out;
+        }
+        if (hv_trace_configure(vm->trace, &tc, &err) < 0) {
+            fprintf(stderr, "hv: --trace: %s\n", err.msg);
+            rc = HV_EXIT_USAGE;
+            goto out;
+        }
+    }
     if (hv_vm_start(vm, &err) < 0) {
         fprintf(stderr, "hv: %s\n", err.msg);
         hv_vm_join(vm);
@@ -382,6 +438,10 @@ static int cmd_run(int argc, char **argv)
     if (o.stats)
         print_exit_stats(vm);
 out:
+    if (vm) {
+        hv_trace_destroy(vm->trace);
+        vm->trace = NULL;
+    }
     if (link)
         hv_link_destroy(link);
     hv_machine_destroy(m);

@@ -383,6 +383,7 @@ static struct control_answer control_dispatch(struct hv_control *c, struct contr
     case RING_CMD_RESUME: return do_pause(c, false);
     case RING_CMD_VCPUS: return do_vcpus(c);
     case RING_CMD_STACK: return control_stack(c, r);
+    case RING_CMD_TRACE_CONFIG: return control_trace(c, r);
     default: return answer_error(RING_ST_UNSUPP, "command %u is not supported by this hv", r->req.cmd);
     }
 }

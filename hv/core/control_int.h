@@ -55,5 +55,7 @@ int control_snapshot(struct hv_control *c, struct hv_vcpu *vcpu, struct hv_snaps
 
 /* control_stack.c */
 struct control_answer control_stack(struct hv_control *c, struct control_req *r);
+/* control_trace.c */
+struct control_answer control_trace(struct hv_control *c, struct control_req *r);
 
 #endif

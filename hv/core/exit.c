@@ -3,6 +3,8 @@
 #include <linux/kvm.h>
 #include <stdio.h>
 
+#include "guestdbg.h"
+#include "trace.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -101,7 +103,31 @@ static bool exit_mmio(struct hv_vcpu *vcpu)
     }
     dev->handler(dev->opaque, vcpu, run->mmio.phys_addr - dev->base, run->mmio.data, len,
                  run->mmio.is_write);
+    if (vcpu->vm->trace)
+        hv_trace_on_mmio(vcpu, run->mmio.phys_addr, len, run->mmio.is_write, run->mmio.data);
     return true;
+}
+
+/* A hardware breakpoint or a single-step finished. Breakpoints belong to
+ * fault tracing (gdb's come later); either way this vCPU now steps over
+ * the instruction with the breakpoint off (guestdbg.c). */
+static bool exit_debug(struct hv_vcpu *vcpu)
+{
+    int slot;
+    switch (hv_vcpu_debug_exit(vcpu, &slot)) {
+    case HV_DBG_BREAKPOINT: {
+        struct hv_dr_slot s = hv_dr_get(vcpu->vm, slot);
+        if (s.owner == HV_DR_TRACE)
+            hv_trace_on_breakpoint(vcpu, slot);
+        return true;
+    }
+    case HV_DBG_STEP_DONE:
+        return true;
+    default:
+        /* Not ours: a debug exit with no breakpoint or step of hv's (e.g. a
+         * register freed while the exit was in flight). Resume. */
+        return true;
+    }
 }
 
 bool hv_vcpu_handle_exit(struct hv_vcpu *vcpu)
@@ -118,6 +144,8 @@ bool hv_vcpu_handle_exit(struct hv_vcpu *vcpu)
         return true;
     case KVM_EXIT_INTR:
         return true;
+    case KVM_EXIT_DEBUG:
+        return exit_debug(vcpu);
     case KVM_EXIT_SHUTDOWN:
         hv_vcpu_report(vcpu, "guest crashed: triple fault (KVM_EXIT_SHUTDOWN)");
         return exit_unhandled(vcpu);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cpuid.h"
+#include "guestdbg.h"
 #include "vm.h"
 
 #define HV_KICK_SIGNAL SIGUSR1
@@ -22,6 +23,8 @@ static void vcpu_kick_handler(int sig)
 
 static pthread_once_t vcpu_signal_once = PTHREAD_ONCE_INIT;
 
+/* Process-wide; must run before the first vCPU thread exists, or a kick
+ * could reach a thread with SIGUSR1's default action (terminate). */
 static void vcpu_install_kick_handler(void)
 {
     struct sigaction sa = { .sa_handler = vcpu_kick_handler, .sa_flags = SA_RESTART };
@@ -34,6 +37,7 @@ int hv_vcpu_init(struct hv_vcpu *vcpu, struct hv_vm *vm, unsigned index, struct 
     memset(vcpu, 0, sizeof *vcpu);
     vcpu->vm = vm;
     vcpu->index = index;
+    vcpu->dbg_stepping_over = -1;
     vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
     if (vcpu->fd < 0)
         return hvk_err_set(err, "KVM_CREATE_VCPU %u: %s", index, strerror(errno));
@@ -60,6 +64,11 @@ void hv_vcpu_destroy(struct hv_vcpu *vcpu)
         close(vcpu->fd);
     vcpu->run = NULL;
     vcpu->fd = -1;
+}
+
+void hv_vcpu_signals_init(void)
+{
+    pthread_once(&vcpu_signal_once, vcpu_install_kick_handler);
 }
 
 void hv_vcpu_kick(struct hv_vcpu *vcpu)
@@ -123,13 +132,18 @@ void *hv_vcpu_thread(void *arg)
     struct hv_vcpu *vcpu = arg;
     struct hv_vm *vm = vcpu->vm;
 
-    pthread_once(&vcpu_signal_once, vcpu_install_kick_handler);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, HV_KICK_SIGNAL);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
     while (vcpu_may_run(vcpu)) {
+        struct hvk_err err = { "", 0 };
+        if (hv_vcpu_debug_sync(vcpu, &err) < 0) {
+            hv_vcpu_report(vcpu, "%s", err.msg);
+            hv_vm_end(vm, HV_EXIT_INTERNAL);
+            break;
+        }
         if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);

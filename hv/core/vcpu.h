@@ -22,6 +22,12 @@ struct hv_vcpu {
     pthread_t thread;
     bool thread_started;
     bool halted;                 /* halted for good; protected by vm->lock */
+    /* Guest debugging (guestdbg.c); touched only by this vCPU's thread. */
+    unsigned dbg_applied;        /* vm->dbg.generation last applied */
+    bool dbg_dirty;              /* per-vCPU state changed: re-apply */
+    bool dbg_enabled;            /* KVM guest debugging is on for this vCPU */
+    bool dbg_single_step;        /* single-step requested (gdb) */
+    int dbg_stepping_over;       /* slot being stepped over, or -1 */
     /* Exits seen, by KVM exit reason (the last slot counts larger reasons).
      * Written only by this vCPU's thread. */
     uint64_t exit_count[HV_EXIT_REASON_SLOTS];
@@ -29,6 +35,9 @@ struct hv_vcpu {
 
 int hv_vcpu_init(struct hv_vcpu *vcpu, struct hv_vm *vm, unsigned index, struct hvk_err *err);
 void hv_vcpu_destroy(struct hv_vcpu *vcpu);
+/* Install the kick signal's handler (once per process, before any vCPU
+ * thread starts). */
+void hv_vcpu_signals_init(void);
 /* Make the vCPU leave KVM_RUN soon (or not enter it). Any thread. */
 void hv_vcpu_kick(struct hv_vcpu *vcpu);
 /* The vCPU thread's body. */

@@ -102,6 +102,7 @@ struct hv_vm *hv_vm_create(const struct hv_vm_config *cfg, struct hvk_err *err)
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->cond, NULL);
     atomic_init(&vm->attention, false);
+    hv_guestdbg_init(&vm->dbg);
 
     vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (vm->kvm_fd < 0) {
@@ -222,8 +223,7 @@ int hv_vm_write_gpa(struct hv_vm *vm, uint64_t gpa, const void *buf, size_t len)
 
 int hv_vm_start(struct hv_vm *vm, struct hvk_err *err)
 {
-    /* vCPU threads inherit a mask with SIGUSR1 blocked and unblock it only
-     * around KVM_RUN via their own mask (see vcpu.c). */
+    hv_vcpu_signals_init();
     for (unsigned i = 0; i < vm->nr_vcpus; i++) {
         struct hv_vcpu *v = &vm->vcpus[i];
         pthread_mutex_lock(&vm->lock);

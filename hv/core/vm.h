@@ -11,9 +11,11 @@
 
 #include <hvkit/error.h>
 
+#include "guestdbg.h"
 #include "iobus.h"
 
 struct hv_vcpu;
+struct hv_trace;
 struct kvm_cpuid2;
 
 /* hv's exit statuses (docs/guest-abi.md keeps the table users read). */
@@ -74,6 +76,8 @@ struct hv_vm {
 
     struct hv_iobus pio;          /* port I/O devices; immutable once vCPUs run */
     struct hv_iobus mmio;         /* MMIO devices outside RAM; same rule */
+    struct hv_guestdbg dbg;       /* the four debug registers */
+    struct hv_trace *trace;       /* fault tracing, or NULL (trace.c) */
 
     /* Lifecycle. lock protects everything below; cond signals any change.
      * attention is set whenever a vCPU must look at the state before its
