@@ -362,6 +362,16 @@ static struct control_answer do_vcpus(struct hv_control *c)
         pthread_mutex_unlock(&vm->lock);
         const char *state = halted ? "halted" : c->user_paused ? "paused" : "running";
         json_t *v = json_pack("{s:i, s:s}", "index", i, "state", state);
+        /* hv's own exit counters (vCPU-thread counters, read while paused). */
+        const uint64_t *ec = vm->vcpus[i].exit_count;
+        uint64_t total = 0;
+        for (unsigned k = 0; k < HV_EXIT_REASON_SLOTS; k++)
+            total += ec[k];
+        json_object_set_new(v, "exits", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "total", (json_int_t)total,
+                                                  "io", (json_int_t)ec[KVM_EXIT_IO], "mmio",
+                                                  (json_int_t)ec[KVM_EXIT_MMIO], "debug", (json_int_t)ec[KVM_EXIT_DEBUG],
+                                                  "hlt", (json_int_t)ec[KVM_EXIT_HLT], "intr",
+                                                  (json_int_t)ec[KVM_EXIT_INTR]));
         if (hv_snapshot_take(&vm->vcpus[i], &s, &err) == 0) {
             json_object_set_new(v, "rip", hvjson_hex(s.regs.rip));
             json_object_set_new(v, "cpl", json_integer(s.sregs.cs.selector & 3));
