@@ -28,6 +28,7 @@
 #define HVD_TRANSLATE_MAX   4096          /* addresses in one translate */
 #define HVD_TRANSLATE_WINDOW 64           /* WALKs of one translate in flight */
 #define HVD_GONE_MAX        16            /* gone VMs remembered */
+#define HVD_CLIENTS_MAX     1024          /* API connections at once */
 #define HVD_RING_BUDGET     256           /* records per ring per round */
 #define HVD_PAYLOAD_MAX     (16u << 20)   /* largest ring record hvd accepts */
 #define HVD_DESC_MAX        512           /* bytes of an error desc from hv */
@@ -193,6 +194,9 @@ void hvd_vm_trim_gone(struct hvd *d);
 
 /* hvd_client.c */
 void hvd_client_accept(struct hvd *d);
+/* Serve a connected, non-blocking socket as an API client (sends the
+ * greeting). Takes fd. NULL when refused (fd closed). */
+struct hvd_client *hvd_client_adopt(struct hvd *d, int fd);
 void hvd_client_on_event(struct hvd *d, struct hvd_client *c, uint32_t events);
 /* A slot got its line: move finished slots at the head into the output. */
 void hvd_client_flush(struct hvd *d, struct hvd_client *c);

@@ -6,6 +6,8 @@
 
 int hvd_buf_append(struct hvd_buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return 0;   /* b->p may still be NULL */
     if (b->off && b->off == b->len)
         b->off = b->len = 0;
     if (b->len + n > b->cap) {

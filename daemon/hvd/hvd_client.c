@@ -30,6 +30,43 @@ static void hvd_client_update(struct hvd *d, struct hvd_client *c)
     }
 }
 
+struct hvd_client *hvd_client_adopt(struct hvd *d, int fd)
+{
+    struct hvd_client *c = d->nclients < HVD_CLIENTS_MAX ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+        hvd_log("api: refusing a client (%u connected)", d->nclients);
+        close(fd);
+        return NULL;
+    }
+    c->fd = fd;
+    c->serial = ++d->serial;
+    c->w = (struct hvd_watch){HVD_W_CLIENT, c};
+    c->events = EPOLLIN | EPOLLRDHUP;
+    if (hvd_watch_add(d, fd, c->events, &c->w) < 0) {
+        close(fd);
+        free(c);
+        return NULL;
+    }
+    c->next = d->clients;
+    if (d->clients)
+        d->clients->prev = c;
+    d->clients = c;
+    d->nclients++;
+    json_t *g = hvd_api_greeting();
+    char *text = g ? json_dumps(g, JSON_COMPACT) : NULL;
+    json_decref(g);
+    if (!text || hvd_buf_append(&c->out, text, strlen(text)) < 0 || hvd_buf_append(&c->out, "\n", 1) < 0) {
+        free(text);
+        hvd_client_close(d, c, "out of memory");
+        return NULL;
+    }
+    free(text);
+    hvd_log("client #%u connected", c->serial);
+    unsigned serial = c->serial;
+    hvd_client_flush(d, c);
+    return hvd_client_alive(d, serial) ? c : NULL;
+}
+
 void hvd_client_accept(struct hvd *d)
 {
     for (;;) {
@@ -39,37 +76,7 @@ void hvd_client_accept(struct hvd *d)
                 hvd_log("api: accept: %s", strerror(errno));
             return;
         }
-        struct hvd_client *c = calloc(1, sizeof *c);
-        if (!c) {
-            close(fd);
-            continue;
-        }
-        c->fd = fd;
-        c->serial = ++d->serial;
-        c->w = (struct hvd_watch){HVD_W_CLIENT, c};
-        c->events = EPOLLIN | EPOLLRDHUP;
-        if (hvd_watch_add(d, fd, c->events, &c->w) < 0) {
-            close(fd);
-            free(c);
-            continue;
-        }
-        c->next = d->clients;
-        if (d->clients)
-            d->clients->prev = c;
-        d->clients = c;
-        d->nclients++;
-        json_t *g = hvd_api_greeting();
-        char *text = g ? json_dumps(g, JSON_COMPACT) : NULL;
-        json_decref(g);
-        if (!text || hvd_buf_append(&c->out, text, strlen(text)) < 0 ||
-            hvd_buf_append(&c->out, "\n", 1) < 0) {
-            free(text);
-            hvd_client_close(d, c, "out of memory");
-            continue;
-        }
-        free(text);
-        hvd_log("client #%u connected", c->serial);
-        hvd_client_flush(d, c);
+        hvd_client_adopt(d, fd);
     }
 }
 
