@@ -173,3 +173,21 @@ hvk_probe_exec:
 	mov $-1, %rax
 	call *%rdi
 	ret
+
+/* Kernel faults the faults battery recovers from through the fixup table
+ * (faults.c): the instruction at *_at faults, the handler resumes at *_done
+ * with rax = the error code. Without the fault they return ~0. */
+	.globl hvk_fx_gp, hvk_fx_gp_at, hvk_fx_gp_done
+	.globl hvk_fx_ud, hvk_fx_ud_at, hvk_fx_ud_done
+hvk_fx_gp:
+	mov $-1, %rax
+hvk_fx_gp_at:
+	movq (%rdi), %rdx
+hvk_fx_gp_done:
+	ret
+hvk_fx_ud:
+	mov $-1, %rax
+hvk_fx_ud_at:
+	ud2
+hvk_fx_ud_done:
+	ret

@@ -33,6 +33,7 @@ typedef _Bool bool;
 #define HVK_PF_P     0x1
 #define HVK_PF_W     0x2
 #define HVK_PF_U     0x4
+#define HVK_PF_RSVD  0x8
 #define HVK_PF_I     0x10
 
 /* The 64-bit TSS. */
@@ -59,6 +60,28 @@ struct hvk_user_ctx {
     void *rsp0;       /* &tss.rsp0 of this vCPU (unaligned in the packed TSS): set to kernel_rsp on every entry */
 };
 
+/* What the guest itself counts of the faults it caused (faults.c), in the
+ * classes of DESIGN.md "Faults" (names: hvk_fcl_name). Every #PF is
+ * classified once, in the handler, by the walk of CR2 under the current
+ * tables and the error code's access -- as hv does at the handler's first
+ * instruction -- so the counts are what happened, not what was intended. */
+enum hvk_fcl {
+    HVK_FCL_NOT_PRESENT,
+    HVK_FCL_PROT_WRITE,
+    HVK_FCL_PROT_USER,
+    HVK_FCL_PROT_NX,
+    HVK_FCL_RESERVED_BIT,
+    HVK_FCL_SPURIOUS,
+    HVK_FCL_PF_OTHER,       /* a #PF whose walk blames nothing the guest can name (never expected) */
+    HVK_FCL_MMIO,           /* access instructions to the test MMIO window */
+    HVK_FCL__COUNT
+};
+struct hvk_fault_counts {
+    u64 cls[HVK_FCL__COUNT];
+    u64 not_present_level[5];   /* [1..4]: the level whose entry was not present */
+    u64 vec[32];                /* every exception taken, by vector (14 included) */
+};
+
 /* Per-vCPU state. Only its own vCPU writes it, except `done`/`failed`, which the BSP reads. */
 struct hvk_cpu {
     u32 index;
@@ -70,6 +93,11 @@ struct hvk_cpu {
     u64 exec_probe_va;          /* a fetch #PF at this VA returns to the probe's caller */
     u64 iterations;
     u64 demand_faults;          /* demand-region pages this vCPU mapped */
+    struct hvk_fault_counts faults;   /* only its own vCPU writes; read at exit when it is quiescent */
+    u32 faults_failed;          /* faults battery: failed checks */
+    volatile u32 faults_done;   /* faults battery finished on this vCPU */
+    u64 spur_cr2;               /* last spurious #PF address, and how often in a row */
+    u32 spur_repeat;
     u64 chain_ret[4];           /* return addresses the leaf saw, innermost first */
     u64 model_data[512];        /* scratch for the C model of the user task */
     struct hvk_tss tss __attribute__((aligned(16)));
@@ -95,6 +123,7 @@ struct hvk_options {
     u64 leaf_iters;     /* kernel leaf spin count per workload iteration */
     u64 beat;           /* heartbeat every N iterations */
     char crash[16];     /* crash=KIND: vCPU 0 faults on purpose after `ready` */
+    u64 faults;         /* faults[=N]: run the fault battery N times on every vCPU (0 = off) */
 };
 extern struct hvk_options hvk_opts;
 extern bool hvk_have_nx;
@@ -167,6 +196,9 @@ HVK_NORETURN void hvk_user_resume(u64 kernel_rsp, u64 result);
 u64 hvk_probe_read(u64 va);         /* ~0 if the read succeeded, else the #PF error code */
 u64 hvk_probe_write(u64 va);        /* reads then writes back the same byte */
 u64 hvk_probe_exec(u64 va);         /* calls va; needs cpu->exec_probe_va = va */
+u64 hvk_fx_gp(u64 va);              /* ~0, or the #GP error code of a read of va (non-canonical) */
+u64 hvk_fx_ud(void);                /* the #UD of a kernel ud2: returns its error code (0) */
+extern const u8 hvk_fx_gp_at[], hvk_fx_gp_done[], hvk_fx_ud_at[], hvk_fx_ud_done[];
 extern const u8 hvk_probe_read_at[], hvk_probe_write_rd_at[], hvk_probe_write_at[], hvk_probe_done[];
 extern const u8 hvk_isr_table[];    /* 33 stubs of 16 bytes: vectors 0-31, then 0x80 */
 
@@ -189,6 +221,23 @@ HVK_NORETURN void hvk_workload_run(struct hvk_cpu *c);
 /* crash.c */
 bool hvk_crash_valid(const char *kind);
 void hvk_crash(const char *kind);   /* returns only if the fault did not happen */
+
+/* faults.c */
+void hvk_faults_init(void);         /* BSP, before `ready`: CPU facts the classifier needs */
+void hvk_faults_report_lab(void);
+/* Classify a #PF now (counted on c); returns its class. */
+enum hvk_fcl hvk_faults_classify_pf(struct hvk_cpu *c, u64 cr2, u64 err);
+void hvk_faults_count_vector(struct hvk_cpu *c, u64 vec);
+/* A kernel fault at a RIP in the fixup table resumes at its continuation with rax = error code. */
+bool hvk_faults_fixup(struct hvk_trapframe *tf);
+/* A not-present kernel #PF in this vCPU's lab demand pages maps them. */
+bool hvk_faults_lab_demand(struct hvk_cpu *c, u64 cr2, u64 err);
+u32 hvk_faults_battery(struct hvk_cpu *c);   /* returns failed checks */
+void hvk_faults_report(bool exact);  /* the per-class counts, at exit */
+void hvk_mmio_write32(struct hvk_cpu *c, u64 off, u32 v);
+u32 hvk_mmio_read32(struct hvk_cpu *c, u64 off);
+u64 *hvk_lab_pte(u64 va);           /* NULL outside the lab */
+u64 *hvk_lab_pde(void);             /* the PDE of HVK_LAB_PDE_VA */
 
 /* selftest.c */
 u32 hvk_selftest_global(void);      /* BSP, before other vCPUs run: returns failures */

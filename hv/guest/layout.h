@@ -23,6 +23,16 @@
 #define HVK_DEMAND_VA          0xffffc90000000000  /* starts not-present, #PF maps it */
 #define HVK_DEMAND_PAGES_PER_CPU 8
 #define HVK_DEMAND_PAGES       (HVK_MAX_CPUS * HVK_DEMAND_PAGES_PER_CPU)
+/* The fault lab (faults.c): tables down to its PT exist, every PTE is clear
+ * at `ready` and again when the faults battery ends. vCPU i owns the pages
+ * [i*PER_CPU, (i+1)*PER_CPU); the shared pages follow. */
+#define HVK_LAB_VA             0xffffc90000200000
+#define HVK_LAB_PAGES_PER_CPU  8
+#define HVK_LAB_SHARED_PAGES   8
+#define HVK_LAB_PAGES          (HVK_MAX_CPUS * HVK_LAB_PAGES_PER_CPU + HVK_LAB_SHARED_PAGES)
+/* The lab's 2 MiB slot: the PDE after the lab's PT (same PD), not present
+ * except while faults.c probes a 2 MiB PDE with a reserved bit in it. */
+#define HVK_LAB_PDE_VA         0xffffc90000400000
 #define HVK_MMIO_VA            0xffffffffc0000000  /* the test MMIO window, PCD|PWT */
 #define HVK_MMIO_PA            0xd0000000
 #define HVK_MMIO_SIZE          0x1000

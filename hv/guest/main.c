@@ -142,6 +142,10 @@ static void hvk_parse_cmdline(void)
             ok = hvk_parse_u64(val, &hvk_opts.leaf_iters);
         else if (val && hvk_streq(tok, "beat"))
             ok = hvk_parse_u64(val, &hvk_opts.beat);
+        else if (!val && hvk_streq(tok, "faults"))
+            hvk_opts.faults = 1;
+        else if (val && hvk_streq(tok, "faults"))
+            ok = hvk_parse_u64(val, &hvk_opts.faults);
         else if (val && hvk_streq(tok, "crash") && hvk_crash_valid(val))
             hvk_memcpy(hvk_opts.crash, val, n - (u32)(val - tok) + 1);
         else
@@ -178,6 +182,13 @@ static u32 hvk_wait_arrivals(void)
     return arrived > HVK_MAX_CPUS ? HVK_MAX_CPUS : arrived;
 }
 
+/* `selftest` wins; `faults` alone is its own mode (battery, then
+ * `iterations` workload steps, then exit); otherwise the workload. */
+static const char *hvk_mode_name(void)
+{
+    return hvk_opts.selftest ? "selftest" : hvk_opts.faults ? "faults" : "workload";
+}
+
 static void hvk_report_boot(void)
 {
     struct hvk_line l;
@@ -195,7 +206,8 @@ static void hvk_report_boot(void)
     hvk_line_dec(&l, "pdpe1gb", gb);
     hvk_line_dec(&l, "max_cpus", HVK_MAX_CPUS);
     hvk_line_dec(&l, "cpuid_cpus", hvk_cpuid_cpus());
-    hvk_line_str(&l, "mode", hvk_opts.selftest ? "selftest" : "workload");
+    hvk_line_str(&l, "mode", hvk_mode_name());
+    hvk_line_dec(&l, "faults", hvk_opts.faults);
     hvk_line_end(&l);
     /* The raw command line is the rest of the line after "text=". */
     hvk_line_begin(&l, "cmdline");
@@ -232,6 +244,31 @@ static u32 hvk_online_count(void)
     return n;
 }
 
+/* `faults` without `selftest`: after the battery, `iterations` workload
+ * steps (0 by default), then the BSP exits once every online vCPU is done --
+ * the others halt first, so the counts printed at exit are complete. */
+static HVK_NORETURN void hvk_faults_mode(struct hvk_cpu *c)
+{
+    struct hvk_line l;
+    u32 failed = 0;
+    while (c->iterations < hvk_opts.iterations)
+        hvk_workload_step(c);
+    hvk_line_begin(&l, "done");
+    hvk_line_dec(&l, "cpu", c->index);
+    hvk_line_dec(&l, "iter", c->iterations);
+    hvk_line_end(&l);
+    __atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+    if (c->index != 0)
+        for (;;)
+            __asm__ volatile("cli; hlt");
+    for (u32 i = 0; i < HVK_MAX_CPUS; i++) {
+        while (hvk_cpus[i].online && !__atomic_load_n(&hvk_cpus[i].done, __ATOMIC_ACQUIRE))
+            hvk_pause();
+        failed += hvk_cpus[i].faults_failed;
+    }
+    hvk_exit(failed ? HVK_STATUS_TEST_FAILED : HVK_STATUS_OK);
+}
+
 static HVK_NORETURN void hvk_bsp(u64 start_info_pa)
 {
     struct hvk_cpu *c = &hvk_cpus[0];
@@ -240,6 +277,7 @@ static HVK_NORETURN void hvk_bsp(u64 start_info_pa)
 
     hvk_console_init();
     hvk_have_nx = (hvk_rdmsr(MSR_EFER) & EFER_NXE) != 0;
+    hvk_faults_init();
     hvk_read_start_info(start_info_pa);
     hvk_parse_cmdline();
     hvk_report_boot();
@@ -259,12 +297,16 @@ static HVK_NORETURN void hvk_bsp(u64 start_info_pa)
     hvk_line_begin(&l, "ready");
     hvk_line_dec(&l, "cpus", hvk_online_count());
     hvk_line_dec(&l, "arrived", arrived);
-    hvk_line_str(&l, "mode", hvk_opts.selftest ? "selftest" : "workload");
+    hvk_line_str(&l, "mode", hvk_mode_name());
     hvk_line_end(&l);
     if (hvk_opts.crash[0]) {
         hvk_crash(hvk_opts.crash);
         hvk_boot_fail("crash did not fault", 0);
     }
+    if (hvk_opts.faults)
+        c->faults_failed = hvk_faults_battery(c);
+    if (!hvk_opts.selftest && hvk_opts.faults)
+        hvk_faults_mode(c);
     if (!hvk_opts.selftest)
         hvk_workload_run(c);
 
@@ -275,6 +317,8 @@ static HVK_NORETURN void hvk_bsp(u64 start_info_pa)
             hvk_pause();
         failed += hvk_cpus[i].failed;
     }
+    for (u32 i = 0; i < HVK_MAX_CPUS; i++)
+        failed += hvk_cpus[i].faults_failed;
     hvk_line_begin(&l, "selftest");
     hvk_line_str(&l, "result", failed ? "fail" : "pass");
     hvk_line_dec(&l, "failed", failed);
@@ -289,6 +333,10 @@ static HVK_NORETURN void hvk_ap(u32 cpu)
     while (!__atomic_load_n(&hvk_ready, __ATOMIC_ACQUIRE))
         hvk_pause();
     hvk_cpu_online(c);
+    if (hvk_opts.faults)
+        c->faults_failed = hvk_faults_battery(c);
+    if (!hvk_opts.selftest && hvk_opts.faults)
+        hvk_faults_mode(c);
     if (!hvk_opts.selftest)
         hvk_workload_run(c);
     c->failed = hvk_selftest_cpu(c);

@@ -13,6 +13,8 @@ static u32 hvk_pt_used;
 static u8 hvk_user_pool[HVK_USER_POOL_PAGES][HVK_PAGE_SIZE] __attribute__((aligned(HVK_PAGE_SIZE)));
 static u64 *hvk_pml4;
 static u64 *hvk_demand_pt;
+static u64 *hvk_lab_pt;
+static u64 *hvk_lab_pd;
 
 struct hvk_region hvk_regions[HVK_REGIONS_MAX];
 u32 hvk_region_count;
@@ -210,6 +212,19 @@ static int hvk_paging_demand(void)
     return t ? 0 : -1;
 }
 
+/* The fault lab: its own PT (no other range shares it), every PTE clear. */
+static int hvk_paging_lab(void)
+{
+    u64 *t = hvk_pml4;
+    for (int level = 4; level > 1 && t; level--) {
+        if (level == 2)
+            hvk_lab_pd = t;
+        t = hvk_pt_descend(t, HVK_LAB_VA, level);
+    }
+    hvk_lab_pt = t;
+    return t ? 0 : -1;
+}
+
 int hvk_paging_build(void)
 {
     int rc = 0;
@@ -218,6 +233,7 @@ int hvk_paging_build(void)
     rc |= hvk_paging_direct();
     rc |= hvk_paging_user();
     rc |= hvk_paging_demand();
+    rc |= hvk_paging_lab();
     hvk_cr3 = HVK_KVA_TO_PA(hvk_pml4);
     return rc ? -1 : 0;
 }
@@ -227,6 +243,18 @@ u64 *hvk_demand_pte(u64 va)
     if (va < HVK_DEMAND_VA || va >= HVK_DEMAND_VA + HVK_DEMAND_PAGES * HVK_PAGE_SIZE)
         return NULL;
     return &hvk_demand_pt[hvk_pt_index(va, 1)];
+}
+
+u64 *hvk_lab_pte(u64 va)
+{
+    if (va < HVK_LAB_VA || va >= HVK_LAB_VA + HVK_LAB_PAGES * HVK_PAGE_SIZE)
+        return NULL;
+    return &hvk_lab_pt[hvk_pt_index(va, 1)];
+}
+
+u64 *hvk_lab_pde(void)
+{
+    return &hvk_lab_pd[hvk_pt_index(HVK_LAB_PDE_VA, 2)];
 }
 
 u64 hvk_walk(u64 va, int *level)
@@ -296,6 +324,7 @@ void hvk_paging_report(void)
     hvk_line_dec(&l, "level", 1);
     hvk_line_str(&l, "entry", "pte");
     hvk_line_end(&l);
+    hvk_faults_report_lab();
     hvk_line_begin(&l, "page");
     hvk_line_str(&l, "kind", "ro");
     hvk_line_str(&l, "name", "hvk_ro_page");

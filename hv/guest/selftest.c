@@ -230,10 +230,10 @@ static u32 hvk_check_user(struct hvk_cpu *c)
 
 static u32 hvk_check_mmio(struct hvk_cpu *c)
 {
-    volatile u32 *reg = (volatile u32 *)(HVK_MMIO_VA + 0x100 + (u64)c->index * 16);
+    u64 off = 0x100 + (u64)c->index * 16;
     u32 want = 0xc0de0000 | c->index, got;
-    reg[0] = want;
-    got = reg[0];
+    hvk_mmio_write32(c, off, want);
+    got = hvk_mmio_read32(c, off);
     if (!hvk_opts.mmio_check)   /* under QEMU the window is unassigned: report only */
         return hvk_check(c->index, "mmio", true, got == want ? "match" : "no-match", got, want);
     return hvk_check(c->index, "mmio", got == want, "match", got, want);

@@ -15,6 +15,9 @@ static volatile u32 hvk_demand_lock;
 volatile u64 hvk_demand_faults;
 volatile u64 hvk_demand_spurious;
 static volatile u32 hvk_exiting;
+/* The per-class counts are exact at exit unless a vCPU died: then the
+ * others may still be running (and faulting) while they are printed. */
+static volatile u32 hvk_counts_inexact;
 
 static const char *const hvk_vec_names[32] = {
     "DE", "DB", "NMI", "BP", "OF", "BR", "UD", "NM", "DF", "CSO", "TS", "NP", "SS", "GP", "PF", "RSV15",
@@ -90,6 +93,7 @@ volatile u64 hvk_int80_emulated;
 HVK_NORETURN void hvk_exit(u32 status)
 {
     struct hvk_line l;
+    hvk_faults_report(!hvk_counts_inexact);
     hvk_line_begin(&l, "stats");
     hvk_line_dec(&l, "counter", hvk_workload_counter);
     hvk_line_dec(&l, "demand_faults", hvk_demand_faults);
@@ -139,15 +143,12 @@ static bool hvk_demand_fault(struct hvk_cpu *c, u64 cr2, u64 err)
     return true;
 }
 
-/* Kernel probes (entry.S): turn the fault into a return value. */
+/* Kernel probes (entry.S): turn the fault into a return value. The fixed
+ * RIPs are in the fixup table (faults.c); the exec probe's RIP is its target. */
 static bool hvk_probe_fixup(struct hvk_cpu *c, struct hvk_trapframe *tf, u64 cr2)
 {
-    if (tf->rip == (u64)hvk_probe_read_at || tf->rip == (u64)hvk_probe_write_rd_at ||
-        tf->rip == (u64)hvk_probe_write_at) {
-        tf->rax = tf->err;
-        tf->rip = (u64)hvk_probe_done;
+    if (hvk_faults_fixup(tf))
         return true;
-    }
     if (c->exec_probe_va && tf->rip == c->exec_probe_va && cr2 == c->exec_probe_va) {
         c->exec_probe_va = 0;
         tf->rax = tf->err;
@@ -167,6 +168,7 @@ static HVK_NORETURN void hvk_fatal(struct hvk_cpu *c, struct hvk_trapframe *tf, 
         for (;;)
             __asm__ volatile("cli; hlt");
     hvk_console_break_lock(cpu);
+    hvk_counts_inexact = 1;
     hvk_line_begin(&l, "fault");
     hvk_line_dec(&l, "cpu", cpu);
     hvk_line_dec(&l, "vec", tf->vec);
@@ -206,6 +208,8 @@ void hvk_trap(struct hvk_trapframe *tf)
     bool from_user = (tf->cs & 3) == 3;
     u64 cr2 = tf->vec == 14 ? hvk_read_cr2() : 0;
 
+    if (c)
+        hvk_faults_count_vector(c, tf->vec);
     if (c && from_user && (tf->vec == HVK_VEC_SYSCALL || (tf->vec == 6 && hvk_is_user_int80(tf->rip)))) {
         if (tf->rax == HVK_SYS_EXIT)
             hvk_user_resume(c->user.kernel_rsp, tf->rdi);
@@ -213,8 +217,17 @@ void hvk_trap(struct hvk_trapframe *tf)
         return;
     }
     if (c && tf->vec == 14) {
+        /* Counted and classified before anything resolves it: the walk
+         * must see the tables as the faulting access did (as hv does). */
+        enum hvk_fcl cls = hvk_faults_classify_pf(c, cr2, tf->err);
         if (hvk_demand_fault(c, cr2, tf->err))
             return;
+        if (!from_user && hvk_faults_lab_demand(c, cr2, tf->err))
+            return;
+        if (cls == HVK_FCL_SPURIOUS) {
+            hvk_invlpg(cr2);               /* the tables allow it now: retry */
+            return;
+        }
         if (from_user && c->user_probe_armed) {
             c->user_probe_armed = false;
             hvk_user_resume(c->user.kernel_rsp, (1ull << 63) | tf->err);
@@ -222,5 +235,7 @@ void hvk_trap(struct hvk_trapframe *tf)
         if (!from_user && hvk_probe_fixup(c, tf, cr2))
             return;
     }
+    if (c && !from_user && tf->vec != 14 && hvk_faults_fixup(tf))
+        return;
     hvk_fatal(c, tf, cr2);
 }

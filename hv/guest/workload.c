@@ -87,11 +87,11 @@ static u64 hvk_workload_demand(struct hvk_cpu *c, u64 iter)
 
 static void hvk_workload_mmio(struct hvk_cpu *c, u64 iter)
 {
-    volatile u32 *reg = (volatile u32 *)(HVK_MMIO_VA + (u64)c->index * 16);
-    reg[0] = (u32)iter;
-    reg[1] = (u32)~iter;
-    (void)reg[0];
-    (void)reg[1];
+    u64 off = (u64)c->index * 16;
+    hvk_mmio_write32(c, off, (u32)iter);
+    hvk_mmio_write32(c, off + 4, (u32)~iter);
+    (void)hvk_mmio_read32(c, off);
+    (void)hvk_mmio_read32(c, off + 4);
 }
 
 void hvk_workload_step(struct hvk_cpu *c)
