@@ -180,7 +180,7 @@ static void test_stage2(void **state)
 
 /* One field wrong at a time; the checker must refuse each with a message
  * that names it. base: 0 = the not_present record, 1 = an MMIO record,
- * 2 = a #UD record. */
+ * 2 = a #UD record, 3 = a #PF whose page table is not RAM. */
 struct rec_mut {
     const char *what;
     int base;
@@ -224,7 +224,9 @@ MUT(mmio_size0, r->mmio_size = 0)
 MUT(mmio_size9, r->mmio_size = 9)
 MUT(mmio_wide, r->mmio_value = 0x10000)
 MUT(s2_walk, { r->flags |= HVK_FF_WALKED; r->nlevels = 1; })
-MUT(s2_mmio_pf, { r->vector = 14; r->flags |= HVK_FF_HAS_ERROR_CODE; r->mmio_size = 0; r->mmio_value = 0; })
+MUT(s2_mmio_pf, r->cls = HVK_FC_STAGE2_MMIO)
+MUT(s2_table_gpa, r->gpa += 8)
+MUT(s2_table_guest, r->cls = HVK_FC_GUEST_NOT_PRESENT)
 
 static const struct rec_mut rec_muts[] = {
     { "class NONE", 0, mut_cls0, "class 0" },
@@ -262,13 +264,15 @@ static const struct rec_mut rec_muts[] = {
     { "MMIO size 9", 1, mut_mmio_size9, "mmio_size 9" },
     { "MMIO value wider than its size", 1, mut_mmio_wide, "wider than 2 bytes" },
     { "stage-2 with a walk", 1, mut_s2_walk, "error code or a walk" },
-    { "stage2.mmio #PF whose walk did not fail to read", 0, mut_s2_mmio_pf, NULL },
+    { "stage2.mmio #PF whose walk did not fail to read", 0, mut_s2_mmio_pf, "needs walk_reason read_failed" },
+    { "table-not-RAM gpa not the entry's", 3, mut_s2_table_gpa, "not the unreadable entry's" },
+    { "read_failed walk as a guest class", 3, mut_s2_table_guest, "but walk_reason read_failed" },
 };
 
 static void test_check_refusals(void **state)
 {
     (void)state;
-    struct hvk_fault_rec good[3];
+    struct hvk_fault_rec good[4];
     rec_good(&good[0]);
     assert_int_equal(x86_fault_rec_mmio(&good[1], 1, 0x1000, &rec_frame3, 0xfee00000, 2, false, 0x1234, NULL), 0);
     struct wc_mem m = { .ram_size = 4096 };
@@ -278,7 +282,18 @@ static void test_check_refusals(void **state)
     in.vector = 6;
     assert_int_equal(x86_fault_classify(&in, &rec_cpu, &mem, &f, NULL), 0);
     assert_int_equal(x86_fault_fill_record(&good[2], 1, &f, &rec_frame3, NULL, 0, NULL), 0);
-    for (int b = 0; b < 3; b++)
+    struct wc_mem tm;
+    struct x86_mem tmem = { wc_mem_read, &tm };
+    uint64_t pde = 0x2000027;   /* page table at 32 MiB, beyond RAM */
+    rec_tables(&tm, 0);
+    assert_int_equal(wc_mem_write(&tm, 0x3010, &pde, 8, NULL), 0);
+    in = rec_pf(0x4, 3);
+    assert_int_equal(x86_fault_classify(&in, &rec_cpu, &tmem, &f, NULL), 0);
+    assert_int_equal(f.cls, HVK_FC_STAGE2_MMIO);
+    assert_int_equal(x86_fault_fill_record(&good[3], 1, &f, &rec_frame3, NULL, 0, NULL), 0);
+    assert_int_equal(good[3].gpa, 0x2000000);
+    wc_mem_free(&tm);
+    for (int b = 0; b < 4; b++)
         assert_int_equal(x86_fault_rec_check(&good[b], 2, NULL), 0);
 
     for (size_t i = 0; i < sizeof rec_muts / sizeof rec_muts[0]; i++) {
