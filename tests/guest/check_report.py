@@ -29,7 +29,14 @@ LEVEL_ENTRY = {1: "pte", 2: "pde", 3: "pdpte", 4: "pml4e"}
 NUMERIC = {"va", "end", "pa", "base", "addr", "cr2", "rip", "err", "vec", "cpu", "idx", "level", "pages",
            "per_cpu", "status", "failed", "cpus", "w", "u", "nx", "type", "size", "iter", "arrived",
            "report", "enforced", "cpuid_cpus", "pdpe1gb", "max_cpus", "cr3", "kstack_top", "got", "want", "pt_pages", "pt_max",
-           "rsp", "cs", "rflags", "value", "counter", "demand_faults", "demand_spurious", "int80_ud"}
+           "rsp", "cs", "rflags", "value", "counter", "demand_faults", "demand_spurious", "int80_ud",
+           "faults", "caused", "pte", "pde", "pdpte", "pml4e", "exact", "reps", "demand", "reserved", "mmio",
+           "attempts", "observed", "maxphyaddr", "rsvd_va", "rsvd_level", "rsvd_bit", "rep"}
+# The classes the guest always lists in its `faults` lines (REPORT.md); others appear only when they happened.
+FAULT_CLASSES = ["guest.not_present", "guest.protection.write", "guest.protection.user", "guest.protection.nx",
+                 "guest.reserved_bit", "guest.spurious", "stage2.mmio", "exception.ud", "exception.gp"]
+NP_LEVELS = ["pte", "pde", "pdpte", "pml4e"]
+SPURIOUS_PER_REP = 4
 PER_CPU_TESTS = ["stack-guard", "demand", "demand-again", "chain-result", "chain-frames", "user-task",
                  "user-task-repeat", "mmio", "workload-step"]
 GLOBAL_TESTS = ["map-walk", "map-access", "holes", "ro-write", "text-write", "nx-exec", "user-read-kernel",
@@ -109,6 +116,8 @@ class Checker:
         self.check_pages()
         self.check_chain()
         self.check_cpus()
+        self.check_lab()
+        self.check_fault_counts()
         if self.elf:
             self.check_elf()
         if self.mode == "selftest":
@@ -290,6 +299,134 @@ class Checker:
                 if not self.of("map", name="%s.%d" % (kind, c)):
                     self.err("online vCPU %d has no %s map" % (c, kind))
 
+    def check_lab(self):
+        lab = self.one("lab")
+        if lab is None:
+            return
+        if lab["end"] - lab["va"] != lab["pages"] * 0x1000 or lab["va"] % 0x200000 or lab.get("level") != 1:
+            self.err("lab size/alignment/level inconsistent: " + lab.line)
+        others = [(x["va"], x["end"], x.line) for x in self.of("map") + self.of("hole") + self.of("demand")]
+        for a, b, line in others:
+            if overlaps(lab["va"], lab["end"], a, b) or (a <= lab["rsvd_va"] < b):
+                self.err("lab overlaps: %s / %s" % (lab.line, line))
+        if lab["maxphyaddr"] < 52:
+            ok = lab["rsvd_level"] == 1 and lab["rsvd_bit"] == 51 and lab["va"] <= lab["rsvd_va"] < lab["end"]
+        else:
+            ok = lab["rsvd_level"] == 2 and lab["rsvd_bit"] == 13 and not (lab["va"] <= lab["rsvd_va"] < lab["end"])
+        if not ok or not (0 < lab["maxphyaddr"] <= 52):
+            self.err("reserved-bit probe does not fit MAXPHYADDR: " + lab.line)
+
+    def check_fault_counts(self):
+        """The per-class counts printed at exit: complete, summed right, consistent with the other lines.
+        In mode faults they are checked exactly against what the battery and the workload steps did."""
+        if not self.of("exit"):
+            return
+        counts = fault_counts(self.r)
+        cpus = sorted(o["cpu"] for o in self.of("online"))
+        crashed = bool(self.of("fault"))
+        for f in self.of("faults"):
+            if f["cpu"] not in cpus:
+                self.err("faults line for a vCPU that never came online: " + f.line)
+        seen = {}
+        for f in self.of("faults") + self.of("faults-total"):
+            key = (f.kind, f.get("cpu"), f.get("class"))
+            if key in seen:
+                self.err("class listed twice: " + f.line)
+            seen[key] = f
+            if f["class"] == "guest.not_present" and sum(f.get(k, -1) for k in NP_LEVELS) != f["caused"]:
+                self.err("not_present levels do not add up: " + f.line)
+            if f.kind == "faults-total" and f.get("exact") != (0 if crashed else 1):
+                self.err("faults-total exact=%r after %s exit: %s" % (f.get("exact"), "a fatal" if crashed else "a clean", f.line))
+        for c in cpus:
+            for cls in FAULT_CLASSES:
+                if ("faults", c, cls) not in seen:
+                    self.err("no faults line for class %s on vCPU %d" % (cls, c))
+        classes = set(counts["total"]) | {k for c in cpus for k in counts["cpu"].get(c, {})}
+        for cls in sorted(classes):
+            want = sum(counts["cpu"].get(c, {}).get(cls, 0) for c in cpus)
+            if counts["total"].get(cls) != want:
+                self.err("faults-total for %s is %r, the vCPUs add up to %d" % (cls, counts["total"].get(cls), want))
+            for lvl in NP_LEVELS if cls == "guest.not_present" else []:
+                got = seen.get(("faults-total", None, cls), {}).get(lvl)
+                if got != sum(seen[("faults", c, cls)].get(lvl, 0) for c in cpus if ("faults", c, cls) in seen):
+                    self.err("faults-total not_present %s does not add up" % lvl)
+        tot = counts["total"]
+        st = self.of("stats")
+        spur = self.of("faults-spurious")
+        observed = spur[0]["observed"] if spur else 0
+        if st and not crashed:
+            st = st[0]
+            if tot.get("guest.not_present", 0) < st["demand_faults"]:
+                self.err("fewer not_present faults than demand-mapped pages: %r" % tot)
+            if tot.get("exception.ud", 0) < st["int80_ud"]:
+                self.err("fewer #UD than int $0x80 calls that arrived as #UD: %r" % tot)
+            # Spurious faults come only from demand races and the battery's attempts.
+            if tot.get("guest.spurious", 0) != observed + st["demand_spurious"]:
+                self.err("guest.spurious total %r != observed %d + demand_spurious %d" % (
+                    tot.get("guest.spurious"), observed, st["demand_spurious"]))
+        boot = self.one("boot")
+        reps = boot.get("faults", 0) if boot is not None else 0
+        if reps:
+            self.check_battery(counts, cpus, reps, crashed, self.of("stats"))
+
+    def check_battery(self, counts, cpus, reps, crashed, stats):
+        done = {d["cpu"]: d for d in self.of("faults-done")}
+        spur = self.of("faults-spurious")
+        for c in cpus:
+            d = done.get(c)
+            if d is None:
+                if not crashed:
+                    self.err("no faults-done line for vCPU %d" % c)
+                continue
+            if d["reps"] != reps or d.get("result") != "pass" or d["failed"] != 0:
+                self.err("faults battery did not pass: " + d.line)
+        if len(spur) != 1:
+            if not crashed:
+                self.err("expected one faults-spurious line, found %d" % len(spur))
+            return
+        sp = spur[0]
+        pair = 1 in cpus
+        if sp["attempts"] != (SPURIOUS_PER_REP * reps if pair else 0) or sp.get("helper") != ("1" if pair else "none"):
+            self.err("spurious attempts do not match the vCPUs and repetitions: " + sp.line)
+        if sp["observed"] > sp["attempts"]:
+            self.err("more spurious faults observed than attempted: " + sp.line)
+        if crashed:
+            return
+        # What one repetition causes on each vCPU, from the faults-done line's own description.
+        for c in cpus:
+            d = done.get(c)
+            if d is None:
+                continue
+            per_rep = {"guest.not_present": d["demand"], "guest.protection.write": 1, "guest.protection.user": 1,
+                       "guest.protection.nx": d["nx"], "guest.reserved_bit": d["reserved"],
+                       "stage2.mmio": d["mmio"], "exception.gp": 1, "exception.ud": 1}
+            got = counts["cpu"].get(c, {})
+            for cls, n in per_rep.items():
+                if got.get(cls, 0) < n * reps:
+                    self.err("vCPU %d: %s caused=%d, the battery alone causes %d" % (c, cls, got.get(cls, 0), n * reps))
+            if self.mode != "faults":
+                continue
+            # Mode faults: the battery, then `iter` workload steps, nothing else.
+            it = [x["iter"] for x in self.of("done", cpu=c)]
+            iters = it[0] if len(it) == 1 else None
+            if iters is None:
+                self.err("mode faults: no single done line for vCPU %d" % c)
+                continue
+            want = {cls: n * reps for cls, n in per_rep.items()}
+            want["guest.not_present"] += len(self.of("demand-map", cpu=c))
+            want["stage2.mmio"] += 4 * iters
+            want["guest.spurious"] = sp["observed"] if c == 0 else 0
+            for cls in set(want) | set(got):
+                if cls == "exception.ud":
+                    continue    # plus this vCPU's int $0x80 #UDs: only their total is reported (below)
+                if got.get(cls, 0) != want.get(cls, 0):
+                    self.err("mode faults: vCPU %d %s caused=%d, expected exactly %d" % (c, cls, got.get(cls, 0), want.get(cls, 0)))
+        if self.mode == "faults" and stats:
+            ud = counts["total"].get("exception.ud", 0)
+            if ud != reps * len(cpus) + stats[0]["int80_ud"]:
+                self.err("mode faults: exception.ud total %d != %d battery ud2s + int80_ud %d" % (
+                    ud, reps * len(cpus), stats[0]["int80_ud"]))
+
     def check_elf(self):
         elf = guest_elf.Elf(self.elf)
         for c in self.of("chain"):
@@ -341,6 +478,17 @@ class Checker:
             self.err("fault RIP outside kernel.text: " + f.line)
 
 
+def fault_counts(records):
+    """{'cpu': {cpu: {class: caused}}, 'total': {class: caused}} from the `faults` / `faults-total` lines."""
+    out = {"cpu": {}, "total": {}}
+    for x in records:
+        if x.kind == "faults":
+            out["cpu"].setdefault(x.get("cpu"), {})[x.get("class")] = x.get("caused")
+        elif x.kind == "faults-total":
+            out["total"][x.get("class")] = x.get("caused")
+    return out
+
+
 def check_text(text, **kw):
     try:
         records = parse(text)
@@ -364,9 +512,20 @@ def mutations(text):
             out.append(x)
         return "\n".join(out)
 
+    def bump(prefix, key, delta, src=None):
+        """Add delta to key= of the first line starting with prefix (of src, a text or a list of lines)."""
+        src = lines if src is None else (src.splitlines() if isinstance(src, str) else src)
+        done, out = False, []
+        for x in src:
+            m = re.search(r" %s=(\d+)" % re.escape(key), x)
+            if not done and x.startswith(prefix) and m:
+                x, done = x[:m.start(1)] + str(int(m.group(1)) + delta) + x[m.end(1):], True
+            out.append(x)
+        return "\n".join(out)
+
     text_map = next(x for x in lines if x.startswith("hvk map name=kernel.text "))
     va = re.search(r" va=(\S+)", text_map).group(1)
-    return {
+    cases = {
         "no ready": drop("hvk ready"),
         "no chain leaf": drop("hvk chain idx=4"),
         "text writable": edit("hvk map name=kernel.text ", " w=0", " w=1"),
@@ -379,7 +538,32 @@ def mutations(text):
         "demand frame in image": edit("hvk demand-map ", " pa=", " pa=0x200000 old="),
         "misaligned map": edit("hvk map name=user.data ", " va=0x410000", " va=0x410800"),
         "mmio cached": edit("hvk map name=mmio ", "cache=uc", "cache=wb"),
+        "no lab": drop("hvk lab "),
+        "lab over demand": edit("hvk lab ", " va=0xffffc90000200000", " va=0xffffc90000000000"),
+        "class line missing": drop("hvk faults cpu=0 class=stage2.mmio "),
+        "total off by one": bump("hvk faults-total class=guest.protection.write ", "caused", 1),
+        "cpu count off by one": bump("hvk faults cpu=0 class=exception.gp ", "caused", 1),
+        "levels do not add up": bump("hvk faults cpu=0 class=guest.not_present ", "pte", 1),
+        "unexplained spurious": bump("hvk faults-total class=guest.spurious ", "caused", 1),
+        "inexact after clean exit": edit("hvk faults-total class=guest.reserved_bit ", "exact=1", "exact=0"),
+        "fewer #UD than int80": edit("hvk stats ", " int80_ud=", " int80_ud=1000 was="),
     }
+    if any(x.startswith("hvk faults-done ") for x in lines):
+        cases.update({
+            "battery failed": edit("hvk faults-done cpu=0 ", "result=pass", "result=fail"),
+            "battery missing": drop("hvk faults-done cpu=0 "),
+            "fewer reps": edit("hvk faults-done cpu=0 ", " reps=", " reps=1 was="),
+            "no spurious line": drop("hvk faults-spurious "),
+            "spurious attempts": bump("hvk faults-spurious ", "attempts", 1),
+            "observed > attempts": edit("hvk faults-spurious ", " observed=", " observed=1000 was="),
+            # Consistent sums, but one class more than the battery and workload caused.
+            "extra nx fault": bump("hvk faults-total class=guest.protection.nx ", "caused", 1,
+                                   bump("hvk faults cpu=0 class=guest.protection.nx ", "caused", 1)),
+            "extra exception": "\n".join(
+                lines + ["hvk faults cpu=0 class=exception.de caused=1",
+                         "hvk faults-total class=exception.de caused=1 exact=1"]),
+        })
+    return cases
 
 
 def run_qemu(args):
@@ -423,7 +607,7 @@ def main():
     ap.add_argument("--qemu-arg", action="append")
     ap.add_argument("--hv")
     ap.add_argument("--vcpus", type=int, default=2)
-    ap.add_argument("--mode", choices=["selftest", "workload"])
+    ap.add_argument("--mode", choices=["selftest", "workload", "faults"])
     ap.add_argument("--status", type=int, help="expected guest exit status (exit line / exit port)")
     ap.add_argument("--crash", choices=["pf", "ud", "gp", "de"])
     ap.add_argument("--require", action="append", default=[], help="regex that some report line must match")
@@ -432,13 +616,17 @@ def main():
 
     if args.mutations:
         text = open(args.mutations, encoding="utf-8", errors="replace").read()
-        base = check_text(text, mode="selftest", status=0)
+        mode = re.search(r"^hvk boot .* mode=(\S+)", text, re.M).group(1)
+        base = check_text(text, mode=mode, status=0)
         if base:
             print("FAIL: the unmutated report is rejected:\n  " + "\n  ".join(base))
             return 1
         bad = 0
         for name, mutated in mutations(text).items():
-            errs = check_text(mutated, mode="selftest", status=0)
+            if mutated.split() == text.split():
+                print("%-24s n/a (nothing to mutate in this report)" % name)
+                continue
+            errs = check_text(mutated, mode=mode, status=0)
             print("%-24s %s" % (name, ("rejected: " + errs[0]) if errs else "NOT REJECTED"))
             bad += not errs
         return 1 if bad else 0
