@@ -19,6 +19,7 @@
 #include "boot/pvh.h"
 #include "core/hvd_link.h"
 #include "core/machine.h"
+#include "core/runctl.h"
 #include "core/trace.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
@@ -36,6 +37,7 @@ struct hv_run_opts {
     const char *rundir;
     const char *trace;            /* --trace VECTORS */
     bool trace_stage2;
+    bool allow_write;
     bool no_hvd;
     uint64_t mem;
     unsigned vcpus;
@@ -72,6 +74,7 @@ static void usage_run(FILE *f)
         "      --no-hvd        do not register with hvd (no introspection)\n"
         "      --trace VECTORS trace these exceptions from the start (e.g. pf or pf,gp,ud; at most 4)\n"
         "      --trace-stage2  trace MMIO exits as stage2.mmio events\n"
+        "      --allow-write   let debuggers write guest memory and registers (off: refused)\n"
         "  -h, --help          this help\n"
         "\n"
         "Exit status:\n"
@@ -153,7 +156,7 @@ static int usage_error(const char *fmt, ...)
 /* Returns -1 on success, else the exit status to leave with. */
 static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
 {
-    enum { OPT_NAME = 256, OPT_CONSOLE, OPT_STATS, OPT_RUNDIR, OPT_NO_HVD, OPT_TRACE, OPT_TRACE_STAGE2 };
+    enum { OPT_NAME = 256, OPT_CONSOLE, OPT_STATS, OPT_RUNDIR, OPT_NO_HVD, OPT_TRACE, OPT_TRACE_STAGE2, OPT_ALLOW_WRITE };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "cmdline", required_argument, NULL, 'c' },
@@ -166,6 +169,7 @@ static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
         { "no-hvd", no_argument, NULL, OPT_NO_HVD },
         { "trace", required_argument, NULL, OPT_TRACE },
         { "trace-stage2", no_argument, NULL, OPT_TRACE_STAGE2 },
+        { "allow-write", no_argument, NULL, OPT_ALLOW_WRITE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -217,6 +221,7 @@ static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
             break;
         }
         case OPT_TRACE_STAGE2: o->trace_stage2 = true; break;
+        case OPT_ALLOW_WRITE: o->allow_write = true; break;
         case 'h': usage_run(stdout); return 0;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -345,6 +350,7 @@ static int cmd_run(int argc, char **argv)
 
     void *file = NULL;
     struct hv_link link_storage, *link = NULL;
+    struct hv_runctl runctl;
     const void *image;
     size_t image_len;
     const char *image_name = o.kernel ? o.kernel : "bundled guest";
@@ -407,6 +413,9 @@ static int cmd_run(int argc, char **argv)
         }
         link = &link_storage;
     }
+    vm->allow_write = o.allow_write;
+    hv_runctl_init(&runctl, link ? link->vcpu_prod : NULL);
+    vm->runctl = &runctl;
     vm->trace = hv_trace_create(vm, link ? link->vcpu_prod : NULL, m->symbols, &err);
     if (!vm->trace) {
         fprintf(stderr, "hv: %s\n", err.msg);

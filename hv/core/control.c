@@ -337,14 +337,15 @@ out:
     return a;
 }
 
+/* `pause` is the all-stop a debugger's breakpoint also causes: one state,
+ * so gdb's continue and hvctl's resume end either. */
 static struct control_answer do_pause(struct hv_control *c, bool pause)
 {
-    if (pause && !c->user_paused) {
-        hv_vm_pause(c->m->vm);
-        c->user_paused = true;
-    } else if (!pause && c->user_paused) {
-        hv_vm_resume(c->m->vm);
-        c->user_paused = false;
+    if (pause) {
+        hv_vm_stop_async(c->m->vm);
+        hv_vm_wait_parked(c->m->vm);
+    } else {
+        hv_vm_continue(c->m->vm);
     }
     return answer_ok(json_object());
 }
@@ -358,9 +359,9 @@ static struct control_answer do_vcpus(struct hv_control *c)
         struct hv_snapshot s;
         struct hvk_err err = { "", 0 };
         pthread_mutex_lock(&vm->lock);
-        bool halted = vm->vcpus[i].halted;
+        bool halted = vm->vcpus[i].halted, stopped = vm->stopped;
         pthread_mutex_unlock(&vm->lock);
-        const char *state = halted ? "halted" : c->user_paused ? "paused" : "running";
+        const char *state = halted ? "halted" : stopped ? "paused" : "running";
         json_t *v = json_pack("{s:i, s:s}", "index", i, "state", state);
         /* hv's own exit counters (vCPU-thread counters, read while paused). */
         const uint64_t *ec = vm->vcpus[i].exit_count;
@@ -394,6 +395,11 @@ static struct control_answer control_dispatch(struct hv_control *c, struct contr
     case RING_CMD_VCPUS: return do_vcpus(c);
     case RING_CMD_STACK: return control_stack(c, r);
     case RING_CMD_TRACE_CONFIG: return control_trace(c, r);
+    case RING_CMD_SET_BP: return control_breakpoint(c, r, true);
+    case RING_CMD_CLR_BP: return control_breakpoint(c, r, false);
+    case RING_CMD_STEP: return control_step(c, r);
+    case RING_CMD_WRITE_MEM: return control_write_mem(c, r);
+    case RING_CMD_SET_REGS: return control_set_regs(c, r);
     default: return answer_error(RING_ST_UNSUPP, "command %u is not supported by this hv", r->req.cmd);
     }
 }

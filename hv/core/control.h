@@ -16,7 +16,6 @@ struct hv_control {
     struct hv_machine *m;
     struct ring_consumer *cmd;      /* requests from hvd */
     struct ring_producer *ctl;      /* replies to hvd */
-    bool user_paused;               /* a `pause` request is in force */
     uint64_t served, refused;       /* counters for --stats */
 };
 

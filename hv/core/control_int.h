@@ -55,6 +55,11 @@ int control_snapshot(struct hv_control *c, struct hv_vcpu *vcpu, struct hv_snaps
 
 /* control_stack.c */
 struct control_answer control_stack(struct hv_control *c, struct control_req *r);
+/* control_debug.c */
+struct control_answer control_breakpoint(struct hv_control *c, struct control_req *r, bool set);
+struct control_answer control_step(struct hv_control *c, struct control_req *r);
+struct control_answer control_write_mem(struct hv_control *c, struct control_req *r);
+struct control_answer control_set_regs(struct hv_control *c, struct control_req *r);
 /* control_trace.c */
 struct control_answer control_trace(struct hv_control *c, struct control_req *r);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "guestdbg.h"
+#include "runctl.h"
 #include "trace.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -117,10 +118,17 @@ static bool exit_debug(struct hv_vcpu *vcpu)
     switch (hv_vcpu_debug_exit(vcpu, &slot)) {
     case HV_DBG_BREAKPOINT: {
         struct hv_dr_slot s = hv_dr_get(vcpu->vm, slot);
-        if (s.owner == HV_DR_TRACE)
+        if (s.owner == HV_DR_TRACE) {
             hv_trace_on_breakpoint(vcpu, slot);
+            hv_vcpu_step_over(vcpu, slot);
+        } else if (s.owner == HV_DR_GDB) {
+            hv_runctl_on_hw_break(vcpu, slot, &s);
+        }
         return true;
     }
+    case HV_DBG_SINGLE_STEP:
+        hv_runctl_on_step(vcpu);
+        return true;
     case HV_DBG_STEP_DONE:
         return true;
     default:
@@ -139,6 +147,8 @@ bool hv_vcpu_handle_exit(struct hv_vcpu *vcpu)
     case KVM_EXIT_MMIO:
         return exit_mmio(vcpu);
     case KVM_EXIT_HLT:
+        if (vcpu->vm->runctl && hv_runctl_on_hlt(vcpu))
+            return true; /* one of hv's software breakpoints */
         /* hv has no interrupt source: nothing will ever wake this vCPU. */
         hv_vm_vcpu_halted(vcpu->vm, vcpu);
         return true;

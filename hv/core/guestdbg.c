@@ -121,6 +121,12 @@ int hv_vcpu_debug_sync(struct hv_vcpu *vcpu, struct hvk_err *err)
     return 0;
 }
 
+void hv_vcpu_step_over(struct hv_vcpu *vcpu, int slot)
+{
+    vcpu->dbg_stepping_over = slot;
+    vcpu->dbg_dirty = true;
+}
+
 enum hv_debug_event hv_vcpu_debug_exit(struct hv_vcpu *vcpu, int *slot)
 {
     const struct kvm_debug_exit_arch *a = &vcpu->run->debug.arch;
@@ -133,9 +139,6 @@ enum hv_debug_event hv_vcpu_debug_exit(struct hv_vcpu *vcpu, int *slot)
     for (int i = 0; i < HV_NR_DEBUG_REGS; i++) {
         if (a->dr6 & (1u << i)) {
             *slot = i;
-            /* Step over it: this vCPU runs one instruction with the slot off. */
-            vcpu->dbg_stepping_over = i;
-            vcpu->dbg_dirty = true;
             return HV_DBG_BREAKPOINT;
         }
     }
@@ -144,10 +147,10 @@ enum hv_debug_event hv_vcpu_debug_exit(struct hv_vcpu *vcpu, int *slot)
         struct hv_dr_slot s = hv_dr_get(vcpu->vm, i);
         if (s.owner != HV_DR_FREE && s.type == HV_DR_EXEC && s.addr == a->pc) {
             *slot = i;
-            vcpu->dbg_stepping_over = i;
-            vcpu->dbg_dirty = true;
             return HV_DBG_BREAKPOINT;
         }
     }
+    if ((a->dr6 & DR6_BS) && vcpu->dbg_single_step)
+        return HV_DBG_SINGLE_STEP;
     return HV_DBG_UNKNOWN;
 }

@@ -43,7 +43,7 @@ struct hv_guestdbg {
 };
 
 /* What a debug exit was, for the owner to act on. */
-enum hv_debug_event { HV_DBG_NONE, HV_DBG_BREAKPOINT, HV_DBG_STEP_DONE, HV_DBG_UNKNOWN };
+enum hv_debug_event { HV_DBG_NONE, HV_DBG_BREAKPOINT, HV_DBG_STEP_DONE, HV_DBG_SINGLE_STEP, HV_DBG_UNKNOWN };
 
 void hv_guestdbg_init(struct hv_guestdbg *d);
 /* Claim a debug register. -1 with a message naming every current user when
@@ -56,8 +56,11 @@ struct hv_dr_slot hv_dr_get(struct hv_vm *vm, int slot);
 
 /* vCPU thread, before KVM_RUN: apply the VM's debug state if it changed. */
 int hv_vcpu_debug_sync(struct hv_vcpu *vcpu, struct hvk_err *err);
-/* vCPU thread, on KVM_EXIT_DEBUG: which breakpoint fired (*slot), or that a
- * step-over finished. A breakpoint starts a step-over of this vCPU. */
+/* vCPU thread, on KVM_EXIT_DEBUG: which debug register fired (*slot), that
+ * a step-over finished, or that a requested single-step completed. */
 enum hv_debug_event hv_vcpu_debug_exit(struct hv_vcpu *vcpu, int *slot);
+/* vCPU thread: run one instruction with `slot` off on this vCPU, then put
+ * it back (an execute breakpoint must not fire again on resume). */
+void hv_vcpu_step_over(struct hv_vcpu *vcpu, int slot);
 
 #endif

@@ -166,7 +166,7 @@ static char *link_hello_json(struct hv_link *l)
     json_t *hello = json_pack("{s:{s:i, s:s, s:s, s:i, s:i, s:s, s:o, s:I, s:b}}", "hello", "proto",
                               HVK_PROTO_VERSION, "name", vm->name, "uuid", l->uuid, "pid", (int)getpid(), "vcpus",
                               (int)vm->nr_vcpus, "kernel", l->kernel, "memory", mem, "ring_size",
-                              (json_int_t)l->ring_size, "allow_write", 0);
+                              (json_int_t)l->ring_size, "allow_write", vm->allow_write);
     char *text = hello ? json_dumps(hello, JSON_COMPACT) : NULL;
     json_decref(hello);
     return text;

@@ -96,6 +96,18 @@ static void vcpu_complete_pending_io(struct hv_vcpu *vcpu)
     vcpu->run->exit_reason = KVM_EXIT_INTR;
 }
 
+/* Under vm->lock: park while paused or halted for good -- unless the VM is
+ * only stopped (no snapshot pause on top) and this vCPU is the solo one. */
+static bool vcpu_must_park(const struct hv_vm *vm, const struct hv_vcpu *vcpu)
+{
+    if (vcpu->halted)
+        return true;
+    if (vm->pause_depth == 0)
+        return false;
+    bool only_stopped = vm->stopped && vm->pause_depth == 1;
+    return !(only_stopped && vm->solo_vcpu == (int)vcpu->index);
+}
+
 /* Decide, before each KVM_RUN, whether this vCPU may enter the guest. Parks
  * the thread while the VM is paused or this vCPU is halted for good. Returns
  * false when the VM is stopping and the thread must exit. */
@@ -107,12 +119,12 @@ static bool vcpu_may_run(struct hv_vcpu *vcpu)
 
     bool parked = false;
     pthread_mutex_lock(&vm->lock);
-    while (!vm->stopping && (vm->pause_depth > 0 || vcpu->halted)) {
+    while (!vm->stopping && vcpu_must_park(vm, vcpu)) {
         if (!parked) {
             pthread_mutex_unlock(&vm->lock);
             vcpu_complete_pending_io(vcpu);
             pthread_mutex_lock(&vm->lock);
-            if (vm->stopping || !(vm->pause_depth > 0 || vcpu->halted))
+            if (vm->stopping || !vcpu_must_park(vm, vcpu))
                 break;
             parked = true;
             vm->nr_parked++;

@@ -103,6 +103,7 @@ struct hv_vm *hv_vm_create(const struct hv_vm_config *cfg, struct hvk_err *err)
     pthread_cond_init(&vm->cond, NULL);
     atomic_init(&vm->attention, false);
     hv_guestdbg_init(&vm->dbg);
+    vm->solo_vcpu = -1;
 
     vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (vm->kvm_fd < 0) {
@@ -291,6 +292,51 @@ void hv_vm_pause(struct hv_vm *vm)
     pthread_mutex_lock(&vm->lock);
     while (vm->nr_parked < vm->nr_live_threads)
         pthread_cond_wait(&vm->cond, &vm->lock);
+    pthread_mutex_unlock(&vm->lock);
+}
+
+void hv_vm_stop_async(struct hv_vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    bool first = !vm->stopped;
+    if (first) {
+        vm->stopped = true;
+        vm->solo_vcpu = -1;
+        vm->pause_depth++;
+        atomic_store(&vm->attention, true);
+    }
+    pthread_mutex_unlock(&vm->lock);
+    if (first)
+        vm_kick_all(vm);
+}
+
+void hv_vm_wait_parked(struct hv_vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    while (vm->nr_parked < vm->nr_live_threads)
+        pthread_cond_wait(&vm->cond, &vm->lock);
+    pthread_mutex_unlock(&vm->lock);
+}
+
+void hv_vm_continue(struct hv_vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    if (vm->stopped) {
+        vm->stopped = false;
+        vm->solo_vcpu = -1;
+        vm->pause_depth--;
+        if (vm->pause_depth == 0 && !vm->stopping)
+            atomic_store(&vm->attention, false);
+    }
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
+}
+
+void hv_vm_set_solo(struct hv_vm *vm, int index)
+{
+    pthread_mutex_lock(&vm->lock);
+    vm->solo_vcpu = vm->stopped ? index : -1;
+    pthread_cond_broadcast(&vm->cond);
     pthread_mutex_unlock(&vm->lock);
 }
 

@@ -16,6 +16,7 @@
 
 struct hv_vcpu;
 struct hv_trace;
+struct hv_runctl;
 struct kvm_cpuid2;
 
 /* hv's exit statuses (docs/guest-abi.md keeps the table users read). */
@@ -78,6 +79,7 @@ struct hv_vm {
     struct hv_iobus mmio;         /* MMIO devices outside RAM; same rule */
     struct hv_guestdbg dbg;       /* the four debug registers */
     struct hv_trace *trace;       /* fault tracing, or NULL (trace.c) */
+    struct hv_runctl *runctl;     /* debugger run control, or NULL (runctl.c) */
 
     /* Lifecycle. lock protects everything below; cond signals any change.
      * attention is set whenever a vCPU must look at the state before its
@@ -87,7 +89,10 @@ struct hv_vm {
     atomic_bool attention;
     bool stopping;
     int exit_status;
-    unsigned pause_depth;         /* hv_vm_pause() calls not yet resumed */
+    unsigned pause_depth;         /* hv_vm_pause() calls not yet resumed, + 1 while stopped */
+    bool stopped;                 /* all-stop for a debugger or a `pause` request */
+    bool allow_write;             /* hv run --allow-write: memory/register writes allowed */
+    int solo_vcpu;                /* while stopped: the one vCPU allowed to run (a step), or -1 */
     unsigned nr_parked;           /* vCPU threads waiting outside KVM_RUN */
     unsigned nr_live_threads;     /* vCPU threads started and not yet exited */
     unsigned nr_halted;           /* vCPUs halted for good */
@@ -112,6 +117,16 @@ int hv_vm_join(struct hv_vm *vm);
 /* Stop every vCPU outside KVM_RUN and wait until all are parked. Nests. */
 void hv_vm_pause(struct hv_vm *vm);
 void hv_vm_resume(struct hv_vm *vm);
+/* All-stop (debuggers, `pause`): stop every vCPU without waiting; safe from
+ * a vCPU thread, which then parks itself. Idempotent. */
+void hv_vm_stop_async(struct hv_vm *vm);
+/* Wait until every vCPU thread is parked (after hv_vm_stop_async). Not from
+ * a vCPU thread. */
+void hv_vm_wait_parked(struct hv_vm *vm);
+/* End the all-stop: every vCPU runs again. */
+void hv_vm_continue(struct hv_vm *vm);
+/* While stopped, let vCPU `index` alone run (-1: none), e.g. for a step. */
+void hv_vm_set_solo(struct hv_vm *vm, int index);
 /* Called by a vCPU thread: this vCPU is halted for good. */
 void hv_vm_vcpu_halted(struct hv_vm *vm, struct hv_vcpu *vcpu);
 

@@ -34,7 +34,10 @@
  *
  * 4. Events. CONSOLE (vCPU or control ring): raw console bytes, at most
  *    HVK_CONSOLE_CHUNK per record. LIFECYCLE (control ring): JSON text
- *    {"event": "started|paused|resumed|stopped", "status": N}.
+ *    {"event": "started|paused|resumed|stopped", "status": N}. FAULT: see
+ *    hvkit/fault.h. STOP (the stopping vCPU's ring): struct hvk_stop_rec,
+ *    written when a debugger's breakpoint, watchpoint or single-step stops
+ *    the VM (all-stop: every vCPU is parked until RESUME).
  */
 #ifndef HVKIT_PROTO_H
 #define HVKIT_PROTO_H
@@ -53,6 +56,24 @@ enum hvk_hello_fd {
     HVK_FD_BELL_HV,       /* eventfd hvd writes: requests for hv */
     HVK_FD_RAM,           /* guest RAM memfd (hvd maps it read-only) */
     HVK_HELLO_NR_FDS
+};
+
+#include <stdint.h>
+
+enum hvk_stop_reason {
+    HVK_STOP_SW_BREAK = 1,     /* a software breakpoint (SET_BP type "sw") */
+    HVK_STOP_HW_BREAK,         /* a hardware execute breakpoint */
+    HVK_STOP_WATCH_WRITE,      /* a write watchpoint fired (after the write) */
+    HVK_STOP_WATCH_ACCESS,     /* a read/write watchpoint fired */
+    HVK_STOP_STEP,             /* a requested single-step finished */
+};
+
+/* Payload of RING_REC_STOP. */
+struct hvk_stop_rec {
+    uint32_t vcpu;
+    uint32_t reason;           /* enum hvk_stop_reason */
+    uint64_t pc;               /* where the vCPU stopped (the breakpoint's address) */
+    uint64_t data_addr;        /* the watched address for watchpoints, else 0 */
 };
 
 /* The runtime directory shared by hv, hvd and hvctl: --rundir DIR, else

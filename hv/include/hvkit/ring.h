@@ -263,6 +263,7 @@ enum ring_cmd {
     RING_CMD_WRITE_MEM, RING_CMD_PAUSE, RING_CMD_RESUME, RING_CMD_STEP,
     RING_CMD_SET_BP, RING_CMD_CLR_BP, RING_CMD_TRACE_CONFIG, RING_CMD_MAPS,
     RING_CMD_VCPUS,         /* states and RIPs of every vCPU (query-vcpus) */
+    RING_CMD_SET_REGS,      /* write general registers (needs hv run --allow-write) */
     RING_CMD__END
 };
 

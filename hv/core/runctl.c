@@ -1,0 +1,202 @@
+/* runctl.c -- breakpoints, watchpoints, single-step and all-stop (runctl.h). */
+#include "runctl.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include <hvkit/proto.h>
+#include <hvkit/ring.h>
+#include <x86/walk.h>
+
+#include "inspect.h"
+#include "vcpu.h"
+#include "vm.h"
+
+void hv_runctl_init(struct hv_runctl *rc, struct ring_producer *prod)
+{
+    memset(rc, 0, sizeof *rc);
+    pthread_mutex_init(&rc->lock, NULL);
+    rc->prod = prod;
+}
+
+static void runctl_emit_stop(struct hv_vcpu *vcpu, uint32_t reason, uint64_t pc, uint64_t data_addr)
+{
+    struct hv_runctl *rc = vcpu->vm->runctl;
+    struct hvk_stop_rec rec = { .vcpu = vcpu->index, .reason = reason, .pc = pc, .data_addr = data_addr };
+    rc->stops++;
+    if (rc->prod)
+        ring_write(&rc->prod[vcpu->index], RING_REC_STOP, 0, &rec, sizeof rec, NULL);
+}
+
+/* Translate a GVA under vCPU `vcpu`'s current paging (VM not running). */
+static int runctl_translate(struct hv_vm *vm, unsigned vcpu, uint64_t gva, uint64_t *gpa, struct hvk_err *err)
+{
+    struct hv_snapshot s;
+    struct x86_cpu_facts facts;
+    struct x86_walk w;
+    struct x86_mem mem = hv_guest_mem(vm);
+    struct x86_access acc = { .type = X86_ACCESS_READ, .priv = X86_PRIV_IMPLICIT };
+    if (vcpu >= vm->nr_vcpus)
+        return hvk_err_set(err, "no vCPU %u", vcpu);
+    if (hv_snapshot_take(&vm->vcpus[vcpu], &s, err) < 0 || hv_cpu_facts(vm, &facts, err) < 0 ||
+        x86_walk(&s.paging, &facts, &mem, gva, acc, &w, err) < 0)
+        return -1;
+    if (!w.mapped)
+        return hvk_err_set(err, "0x%llx does not translate: %s", (unsigned long long)gva, w.why);
+    if (!hv_vm_gpa_to_host(vm, w.gpa, 1))
+        return hvk_err_set(err, "0x%llx is at GPA 0x%llx, which is not guest RAM", (unsigned long long)gva,
+                           (unsigned long long)w.gpa);
+    *gpa = w.gpa;
+    return 0;
+}
+
+static int runctl_set_sw(struct hv_vm *vm, unsigned vcpu, uint64_t addr, struct hvk_err *err)
+{
+    struct hv_runctl *rc = vm->runctl;
+    uint64_t gpa;
+    if (runctl_translate(vm, vcpu, addr, &gpa, err) < 0)
+        return -1;
+    pthread_mutex_lock(&rc->lock);
+    struct hv_swbp *free_bp = NULL;
+    for (unsigned i = 0; i < HV_MAX_SW_BREAKPOINTS; i++) {
+        if (rc->sw[i].used && rc->sw[i].addr == addr) {
+            pthread_mutex_unlock(&rc->lock);
+            return 0; /* already planted: setting twice is not an error (gdb re-inserts) */
+        }
+        if (!rc->sw[i].used && !free_bp)
+            free_bp = &rc->sw[i];
+    }
+    if (!free_bp) {
+        pthread_mutex_unlock(&rc->lock);
+        return hvk_err_set(err, "at most %d software breakpoints", HV_MAX_SW_BREAKPOINTS);
+    }
+    uint8_t *p = hv_vm_gpa_to_host(vm, gpa, 1);
+    *free_bp = (struct hv_swbp){ .used = true, .addr = addr, .gpa = gpa, .orig = *p };
+    *p = HV_SWBP_INSN;
+    pthread_mutex_unlock(&rc->lock);
+    return 0;
+}
+
+static int runctl_clear_sw(struct hv_vm *vm, uint64_t addr, struct hvk_err *err)
+{
+    struct hv_runctl *rc = vm->runctl;
+    pthread_mutex_lock(&rc->lock);
+    for (unsigned i = 0; i < HV_MAX_SW_BREAKPOINTS; i++) {
+        struct hv_swbp *bp = &rc->sw[i];
+        if (!bp->used || bp->addr != addr)
+            continue;
+        uint8_t *p = hv_vm_gpa_to_host(vm, bp->gpa, 1);
+        /* Put the byte back only if ours is still there: the guest may have
+         * rewritten its code since. */
+        if (p && *p == HV_SWBP_INSN)
+            *p = bp->orig;
+        bp->used = false;
+        pthread_mutex_unlock(&rc->lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&rc->lock);
+    return hvk_err_set(err, "no software breakpoint at 0x%llx", (unsigned long long)addr);
+}
+
+int hv_runctl_set_bp(struct hv_vm *vm, unsigned vcpu, enum hv_bp_type type, uint64_t addr, unsigned len,
+                     struct hvk_err *err)
+{
+    switch (type) {
+    case HV_BP_SW:
+        return runctl_set_sw(vm, vcpu, addr, err);
+    case HV_BP_HW:
+        return hv_dr_alloc(vm, HV_DR_GDB, HV_DR_EXEC, 1, addr, 0, err) < 0 ? -1 : 0;
+    case HV_BP_WATCH_WRITE:
+        return hv_dr_alloc(vm, HV_DR_GDB, HV_DR_WRITE, len, addr, 0, err) < 0 ? -1 : 0;
+    case HV_BP_WATCH_ACCESS:
+        return hv_dr_alloc(vm, HV_DR_GDB, HV_DR_RW, len, addr, 0, err) < 0 ? -1 : 0;
+    }
+    return hvk_err_set(err, "unknown breakpoint type");
+}
+
+int hv_runctl_clear_bp(struct hv_vm *vm, enum hv_bp_type type, uint64_t addr, unsigned len, struct hvk_err *err)
+{
+    if (type == HV_BP_SW)
+        return runctl_clear_sw(vm, addr, err);
+    enum hv_dr_type dt = type == HV_BP_HW ? HV_DR_EXEC : type == HV_BP_WATCH_WRITE ? HV_DR_WRITE : HV_DR_RW;
+    unsigned dl = type == HV_BP_HW ? 1 : len;
+    for (int i = 0; i < HV_NR_DEBUG_REGS; i++) {
+        struct hv_dr_slot s = hv_dr_get(vm, i);
+        if (s.owner == HV_DR_GDB && s.type == dt && s.addr == addr && s.len == dl) {
+            hv_dr_free(vm, i);
+            return 0;
+        }
+    }
+    return hvk_err_set(err, "no such hardware breakpoint or watchpoint at 0x%llx", (unsigned long long)addr);
+}
+
+int hv_runctl_step(struct hv_vm *vm, unsigned vcpu, struct hvk_err *err)
+{
+    if (vcpu >= vm->nr_vcpus)
+        return hvk_err_set(err, "no vCPU %u", vcpu);
+    pthread_mutex_lock(&vm->lock);
+    bool stopped = vm->stopped;
+    bool halted = vm->vcpus[vcpu].halted;
+    pthread_mutex_unlock(&vm->lock);
+    if (!stopped)
+        return hvk_err_set(err, "the VM is running: stop it before stepping");
+    if (halted)
+        return hvk_err_set(err, "vCPU %u is halted for good", vcpu);
+    /* The vCPU is parked: its thread reads these after it wakes (the VM
+     * lock orders the handoff). */
+    vm->vcpus[vcpu].dbg_single_step = true;
+    vm->vcpus[vcpu].dbg_dirty = true;
+    hv_vm_set_solo(vm, (int)vcpu);
+    return 0;
+}
+
+void hv_runctl_on_hw_break(struct hv_vcpu *vcpu, int slot, const struct hv_dr_slot *s)
+{
+    (void)slot;
+    uint32_t reason = s->type == HV_DR_EXEC ? HVK_STOP_HW_BREAK
+                      : s->type == HV_DR_WRITE ? HVK_STOP_WATCH_WRITE
+                                               : HVK_STOP_WATCH_ACCESS;
+    uint64_t pc = vcpu->run->debug.arch.pc;
+    struct kvm_regs r;
+    if (ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0)
+        pc = r.rip;
+    runctl_emit_stop(vcpu, reason, pc, reason == HVK_STOP_HW_BREAK ? 0 : s->addr);
+    hv_vm_stop_async(vcpu->vm);
+}
+
+void hv_runctl_on_step(struct hv_vcpu *vcpu)
+{
+    struct kvm_regs r;
+    uint64_t pc = vcpu->run->debug.arch.pc;
+    if (ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0)
+        pc = r.rip;
+    vcpu->dbg_single_step = false;
+    vcpu->dbg_dirty = true;
+    hv_vm_set_solo(vcpu->vm, -1);
+    runctl_emit_stop(vcpu, HVK_STOP_STEP, pc, 0);
+}
+
+bool hv_runctl_on_hlt(struct hv_vcpu *vcpu)
+{
+    struct hv_runctl *rc = vcpu->vm->runctl;
+    struct kvm_regs r;
+    if (!rc || ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0)
+        return false;
+    /* RIP is past the one-byte hlt. */
+    uint64_t at = r.rip - 1;
+    bool ours = false;
+    pthread_mutex_lock(&rc->lock);
+    for (unsigned i = 0; i < HV_MAX_SW_BREAKPOINTS && !ours; i++)
+        ours = rc->sw[i].used && rc->sw[i].addr == at;
+    pthread_mutex_unlock(&rc->lock);
+    if (!ours)
+        return false;
+    r.rip = at;
+    if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
+        return false;
+    runctl_emit_stop(vcpu, HVK_STOP_SW_BREAK, at, 0);
+    hv_vm_stop_async(vcpu->vm);
+    return true;
+}
