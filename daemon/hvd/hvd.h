@@ -78,6 +78,7 @@ struct hvd_vm {
     unsigned inflight;            /* requests in flight to this VM */
     uint64_t events, lost, replies, unmatched, console_bytes;
     char gone_why[160];
+    struct hvd_telem *telem;      /* fault telemetry (hvd_telemetry.c), NULL until used */
 };
 
 struct hvd_client;
@@ -115,6 +116,7 @@ struct hvd_client {
     uint32_t events;              /* epoll mask registered */
     bool closing;                 /* flush what is queued, then close */
     bool processing;              /* inside hvd_client_process (no re-entry) */
+    struct hvd_sub *sub;          /* FAULT event subscription (hvd_telemetry.c), or NULL */
 };
 
 /* A ring request in flight. */

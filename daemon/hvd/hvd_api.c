@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hvd_args.h"
+#include "hvd_telemetry.h"
 
 #ifndef HVKIT_VERSION
 #define HVKIT_VERSION "0.0.0"
@@ -254,6 +255,11 @@ static const struct hvd_cmd hvd_cmds[] = {
     {"read-memory", hvd_cmd_read_memory},
     {"pause", hvd_cmd_pause},
     {"resume", hvd_cmd_resume},
+    {"trace-config", hvd_cmd_trace_config},
+    {"query-fault-stats", hvd_cmd_query_fault_stats},
+    {"query-faults", hvd_cmd_query_faults},
+    {"subscribe", hvd_cmd_subscribe},
+    {"unsubscribe", hvd_cmd_unsubscribe},
     {NULL, NULL},
 };
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "hvd_telemetry.h"
 
 #define HVD_READ_CHUNK   (64 * 1024)
 #define HVD_READS_PER_WAKE 4
@@ -96,6 +97,7 @@ void hvd_client_close(struct hvd *d, struct hvd_client *c, const char *why)
     }
     hvd_buf_free(&c->in);
     hvd_buf_free(&c->out);
+    hvd_sub_free(c->sub);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -122,6 +124,7 @@ static int hvd_client_write(struct hvd *d, struct hvd_client *c)
         }
         hvd_buf_consume(&c->out, (size_t)n);
     }
+    hvd_sub_refill(c);   /* LOST notices owed to a subscriber, now that there is room */
     if (c->closing && c->out.len == c->out.off) {
         hvd_client_close(d, c, "closed its side");
         return -1;

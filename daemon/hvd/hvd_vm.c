@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "hvd_telemetry.h"
 
 #define HVD_REGION_MAX (1ull << 31)   /* bytes of ring region hvd maps */
 
@@ -67,6 +68,7 @@ void hvd_vm_free(struct hvd_vm *vm)
     if (!vm)
         return;
     hvd_vm_release(NULL, vm);
+    hvd_telem_free(vm->telem);
     free(vm->kernel);
     free(vm);
 }
@@ -171,6 +173,15 @@ void hvd_vm_on_sock(struct hvd *d, struct hvd_vm *vm)
     char b[256];
     ssize_t n = recv(vm->sock, b, sizeof b, MSG_DONTWAIT);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK)) {
+        /* Read what hv published before it went (the last FAULT records
+         * included, for exact counts); bounded, hv writes no more. */
+        for (int k = 0; k < 64 && vm->state != HVD_VM_GONE; k++) {
+            hvd_vm_drain(d, vm);
+            if (!vm->again)
+                break;
+        }
+        if (vm->state == HVD_VM_GONE)
+            return;
         hvd_vm_drop(d, vm, n == 0 ? "hv closed its registration socket" : strerror(errno));
         return;
     }
@@ -218,8 +229,15 @@ static int hvd_vm_drain_ring(struct hvd *d, struct hvd_vm *vm, uint32_t i)
             struct ring_lost l;
             memcpy(&l, vm->rbuf, sizeof l);
             vm->lost += l.count;
+            if (!ctl)
+                hvd_telem_on_lost(d, vm, i, &l);
             break;
         }
+        case RING_REC_FAULT:
+            vm->events++;
+            if (!ctl)
+                hvd_telem_on_fault(d, vm, i, &h, vm->rbuf, len);
+            break;
         case RING_REC_REPLY:
             vm->replies++;
             hvd_req_on_reply(d, vm, &h, vm->rbuf);
