@@ -174,13 +174,15 @@ static json_t *hvd_telem_timestamp(uint64_t rec_ns)
                      (json_int_t)(wall % 1000000000ull / 1000u));
 }
 
-/* {"event":"FAULT","data":...,"timestamp":...} for a checked record. */
-static json_t *hvd_telem_event(const struct hvk_fault_rec *r, uint64_t time_ns, uint32_t nvcpus)
+/* {"event":"FAULT","data":{...,"vm"},"timestamp":...} for a checked record. */
+static json_t *hvd_telem_event(const struct hvd_vm *vm, const struct hvk_fault_rec *r, uint64_t time_ns)
 {
     struct hvk_err err = {{0}};
-    json_t *data = hvjson_fault(r, NULL, nvcpus, &err);
-    if (!data)
+    json_t *data = hvjson_fault(r, NULL, vm->vcpus, &err);
+    if (!data || json_object_set_new(data, "vm", json_string(vm->name)) < 0) {
+        json_decref(data);
         return NULL;
+    }
     return json_pack("{s:s,s:o,s:o}", "event", "FAULT", "data", data, "timestamp", hvd_telem_timestamp(time_ns));
 }
 
@@ -282,7 +284,7 @@ static void hvd_sub_fanout(struct hvd *d, struct hvd_vm *vm, const char *cls, co
             continue;
         if (!tried) {
             tried = true;
-            line = hvd_sub_line(hvd_telem_event(&h->rec, h->time_ns, vm->vcpus), &len);
+            line = hvd_sub_line(hvd_telem_event(vm, &h->rec, h->time_ns), &len);
         }
         /* Notices first, so a LOST always precedes what follows the gap. */
         hvd_sub_refill(c);
@@ -490,9 +492,8 @@ int hvd_cmd_query_faults(struct hvd *d, struct hvd_slot *s, const json_t *args, 
     }
     json_t *a = json_array();
     for (size_t i = n; a && i-- > 0;) {
-        json_t *ev = hvd_telem_event(&pick[i]->rec, pick[i]->time_ns, vm->vcpus);
-        if (!ev || json_object_set_new(ev, "seq", json_integer((json_int_t)pick[i]->seq)) < 0 ||
-            json_array_append_new(a, ev) < 0) {
+        json_t *ev = hvd_telem_event(vm, &pick[i]->rec, pick[i]->time_ns);
+        if (!ev || json_array_append_new(a, ev) < 0) {
             json_decref(a);
             a = NULL;
         }
