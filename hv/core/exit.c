@@ -95,6 +95,8 @@ static bool exit_mmio(struct hv_vcpu *vcpu)
                        (unsigned long long)run->mmio.phys_addr, len);
         return exit_unhandled(vcpu);
     }
+    if (vcpu->vm->runctl && hv_runctl_on_mmio(vcpu, run->mmio.phys_addr, len, run->mmio.is_write, run->mmio.data))
+        return true; /* a write to a watched (read-only) RAM page */
     const struct hv_io_device *dev = hv_iobus_find(&vcpu->vm->mmio, run->mmio.phys_addr, len);
     if (!dev) {
         hv_vcpu_report(vcpu, "unhandled MMIO: %s of %u byte%s at GPA 0x%llx, outside guest RAM and every device",

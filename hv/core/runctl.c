@@ -100,6 +100,104 @@ static int runctl_clear_sw(struct hv_vm *vm, uint64_t addr, struct hvk_err *err)
     return hvk_err_set(err, "no software breakpoint at 0x%llx", (unsigned long long)addr);
 }
 
+/* Re-protect exactly the pages of the watches in force. Lock held, VM paused. */
+static int runctl_protect_pages(struct hv_vm *vm, struct hvk_err *err)
+{
+    struct hv_runctl *rc = vm->runctl;
+    uint64_t pages[2 * HV_MAX_MEM_WATCHES];
+    unsigned n = 0;
+    for (unsigned i = 0; i < HV_MAX_MEM_WATCHES; i++) {
+        for (unsigned k = 0; rc->watch[i].used && k < 2; k++) {
+            uint64_t p = rc->watch[i].gpa[k] & ~0xfffull;
+            unsigned j = 0;
+            while (j < n && pages[j] < p)
+                j++;
+            if (j < n && pages[j] == p)
+                continue;
+            memmove(pages + j + 1, pages + j, (n - j) * sizeof pages[0]);
+            pages[j] = p;
+            n++;
+        }
+    }
+    return hv_vm_set_readonly_pages(vm, pages, n, err);
+}
+
+static int runctl_set_memwatch(struct hv_vm *vm, unsigned vcpu, uint64_t addr, unsigned len, struct hvk_err *err)
+{
+    struct hv_runctl *rc = vm->runctl;
+    uint64_t first, last;
+    if (runctl_translate(vm, vcpu, addr, &first, err) < 0 || runctl_translate(vm, vcpu, addr + len - 1, &last, err) < 0)
+        return -1;
+    pthread_mutex_lock(&rc->lock);
+    int rcode = -1;
+    for (unsigned i = 0; i < HV_MAX_MEM_WATCHES; i++) {
+        if (rc->watch[i].used)
+            continue;
+        rc->watch[i] = (struct hv_memwatch){ .used = true, .gva = addr, .gpa = { first, last }, .len = len };
+        rcode = runctl_protect_pages(vm, err);
+        if (rcode < 0)
+            rc->watch[i].used = false;
+        break;
+    }
+    if (rcode < 0 && !err->msg[0])
+        hvk_err_set(err, "at most %d write watchpoints", HV_MAX_MEM_WATCHES);
+    pthread_mutex_unlock(&rc->lock);
+    return rcode;
+}
+
+static int runctl_clear_memwatch(struct hv_vm *vm, uint64_t addr, unsigned len, struct hvk_err *err)
+{
+    struct hv_runctl *rc = vm->runctl;
+    pthread_mutex_lock(&rc->lock);
+    for (unsigned i = 0; i < HV_MAX_MEM_WATCHES; i++) {
+        if (rc->watch[i].used && rc->watch[i].gva == addr && rc->watch[i].len == len) {
+            rc->watch[i].used = false;
+            int r = runctl_protect_pages(vm, err);
+            pthread_mutex_unlock(&rc->lock);
+            return r;
+        }
+    }
+    pthread_mutex_unlock(&rc->lock);
+    return hvk_err_set(err, "no write watchpoint at 0x%llx", (unsigned long long)addr);
+}
+
+bool hv_runctl_on_mmio(struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is_write, uint8_t *data)
+{
+    struct hv_runctl *rc = vcpu->vm->runctl;
+    bool protected = false, hit = false;
+    uint64_t hit_gva = 0;
+    pthread_mutex_lock(&rc->lock);
+    for (unsigned i = 0; i < HV_MAX_MEM_WATCHES; i++) {
+        const struct hv_memwatch *w = &rc->watch[i];
+        if (!w->used)
+            continue;
+        for (unsigned k = 0; k < 2; k++)
+            if ((gpa & ~0xfffull) == (w->gpa[k] & ~0xfffull))
+                protected = true;
+        /* Overlap with the watched bytes (contiguous in GPA when the watch
+         * stays in one page; a page-crossing watch checks both ends). */
+        if (gpa < w->gpa[0] + w->len && w->gpa[0] < gpa + len)
+            hit = true, hit_gva = w->gva;
+        if (w->gpa[1] != w->gpa[0] + w->len - 1 && gpa <= w->gpa[1] && w->gpa[1] < gpa + len)
+            hit = true, hit_gva = w->gva;
+    }
+    pthread_mutex_unlock(&rc->lock);
+    if (!protected)
+        return false;
+    /* Complete the access the read-only slot turned into an exit. */
+    if (is_write)
+        hv_vm_write_gpa(vcpu->vm, gpa, data, len);
+    else
+        hv_vm_read_gpa(vcpu->vm, gpa, data, len);
+    if (is_write && hit) {
+        struct kvm_regs r;
+        uint64_t pc = ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0 ? r.rip : 0;
+        runctl_emit_stop(vcpu, HVK_STOP_WATCH_WRITE, pc, hit_gva);
+        hv_vm_stop_async(vcpu->vm);
+    }
+    return true;
+}
+
 int hv_runctl_set_bp(struct hv_vm *vm, unsigned vcpu, enum hv_bp_type type, uint64_t addr, unsigned len,
                      struct hvk_err *err)
 {
@@ -109,8 +207,13 @@ int hv_runctl_set_bp(struct hv_vm *vm, unsigned vcpu, enum hv_bp_type type, uint
     case HV_BP_HW:
         return hv_dr_alloc(vm, HV_DR_GDB, HV_DR_EXEC, 1, addr, 0, err) < 0 ? -1 : 0;
     case HV_BP_WATCH_WRITE:
+        if (!vm->caps.data_breakpoints)
+            return runctl_set_memwatch(vm, vcpu, addr, len, err);
         return hv_dr_alloc(vm, HV_DR_GDB, HV_DR_WRITE, len, addr, 0, err) < 0 ? -1 : 0;
     case HV_BP_WATCH_ACCESS:
+        if (!vm->caps.data_breakpoints)
+            return hvk_err_set(err, "read/access watchpoints need data breakpoints, which this host's KVM does not "
+                                    "deliver (probed at start); write watchpoints work");
         return hv_dr_alloc(vm, HV_DR_GDB, HV_DR_RW, len, addr, 0, err) < 0 ? -1 : 0;
     }
     return hvk_err_set(err, "unknown breakpoint type");
@@ -120,6 +223,8 @@ int hv_runctl_clear_bp(struct hv_vm *vm, enum hv_bp_type type, uint64_t addr, un
 {
     if (type == HV_BP_SW)
         return runctl_clear_sw(vm, addr, err);
+    if (type == HV_BP_WATCH_WRITE && !vm->caps.data_breakpoints)
+        return runctl_clear_memwatch(vm, addr, len, err);
     enum hv_dr_type dt = type == HV_BP_HW ? HV_DR_EXEC : type == HV_BP_WATCH_WRITE ? HV_DR_WRITE : HV_DR_RW;
     unsigned dl = type == HV_BP_HW ? 1 : len;
     for (int i = 0; i < HV_NR_DEBUG_REGS; i++) {

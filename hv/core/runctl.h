@@ -36,9 +36,22 @@ struct hv_swbp {
     uint8_t orig;      /* the byte it replaced */
 };
 
+/* A write watchpoint kept by page protection: the page is a read-only
+ * memslot, every guest write to it exits as MMIO, hv completes the write
+ * and stops when it touches [gpa, gpa+len). Used where the probe shows the
+ * host's KVM does not deliver data breakpoints. */
+#define HV_MAX_MEM_WATCHES 8
+struct hv_memwatch {
+    bool used;
+    uint64_t gva;
+    uint64_t gpa[2];   /* first and last byte's GPA (a watch may cross a page) */
+    unsigned len;
+};
+
 struct hv_runctl {
-    pthread_mutex_t lock;             /* protects sw[] */
+    pthread_mutex_t lock;             /* protects sw[] and watch[] */
     struct hv_swbp sw[HV_MAX_SW_BREAKPOINTS];
+    struct hv_memwatch watch[HV_MAX_MEM_WATCHES];
     struct ring_producer *prod;       /* [vcpu] STOP records, or NULL */
     uint64_t stops;                   /* STOP records written */
 };
@@ -59,5 +72,8 @@ void hv_runctl_on_step(struct hv_vcpu *vcpu);
 /* A hlt exit: true when it was one of hv's software breakpoints (handled:
  * RIP moved back onto it, VM stopped); false for the guest's own hlt. */
 bool hv_runctl_on_hlt(struct hv_vcpu *vcpu);
+/* An MMIO exit: true when it was a write to a page hv keeps read-only for a
+ * watchpoint (completed here, and the VM stopped if it hit the range). */
+bool hv_runctl_on_mmio(struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is_write, uint8_t *data);
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cpuid.h"
+#include "probe.h"
 #include "vcpu.h"
 
 /* Where KVM may put the TSS it needs for real mode on VMX hosts: inside the
@@ -42,6 +43,7 @@ static int vm_probe_caps(struct hv_vm *vm, struct hvk_err *err)
         return hvk_err_set(err, "KVM lacks KVM_CAP_USER_MEMORY");
     if (!c->immediate_exit)
         return hvk_err_set(err, "KVM lacks KVM_CAP_IMMEDIATE_EXIT, which hv needs to stop vCPUs reliably");
+    c->data_breakpoints = c->guest_debug && hv_probe_data_breakpoints(vm->kvm_fd);
     return 0;
 }
 
@@ -75,16 +77,55 @@ static int vm_setup_memory(struct hv_vm *vm, struct hvk_err *err)
     vm->ram = p;
 
     vm_plan_regions(vm);
+    return hv_vm_set_readonly_pages(vm, NULL, 0, err);
+}
+
+static int vm_add_slot(struct hv_vm *vm, uint64_t gpa, uint64_t size, bool readonly, struct hvk_err *err)
+{
+    const struct hv_mem_region *r = NULL;
+    for (unsigned i = 0; i < vm->nr_regions; i++)
+        if (gpa >= vm->regions[i].gpa && gpa - vm->regions[i].gpa < vm->regions[i].size)
+            r = &vm->regions[i];
+    if (!r || vm->nr_kvm_slots == HV_MAX_KVM_SLOTS)
+        return hvk_err_set(err, "no memory slot for GPA 0x%llx", (unsigned long long)gpa);
+    struct kvm_userspace_memory_region slot = {
+        .slot = vm->nr_kvm_slots,
+        .flags = readonly ? KVM_MEM_READONLY : 0,
+        .guest_phys_addr = gpa,
+        .memory_size = size,
+        .userspace_addr = (uint64_t)(uintptr_t)(vm->ram + r->memfd_offset + (gpa - r->gpa)),
+    };
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+        return hvk_err_set(err, "KVM_SET_USER_MEMORY_REGION slot %u: %s", slot.slot, strerror(errno));
+    vm->nr_kvm_slots++;
+    return 0;
+}
+
+int hv_vm_set_readonly_pages(struct hv_vm *vm, const uint64_t *pages, unsigned n, struct hvk_err *err)
+{
+    if (n && !vm->caps.readonly_mem)
+        return hvk_err_set(err, "this host's KVM has no read-only memory slots (KVM_CAP_READONLY_MEM)");
+    /* Drop every slot, then lay RAM out again with each page in `pages`
+     * (sorted, 4 KiB aligned, no duplicates) as its own read-only slot. */
+    for (unsigned i = 0; i < vm->nr_kvm_slots; i++) {
+        struct kvm_userspace_memory_region gone = { .slot = i };
+        if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &gone) < 0)
+            return hvk_err_set(err, "deleting memory slot %u: %s", i, strerror(errno));
+    }
+    vm->nr_kvm_slots = 0;
     for (unsigned i = 0; i < vm->nr_regions; i++) {
-        const struct hv_mem_region *r = &vm->regions[i];
-        struct kvm_userspace_memory_region slot = {
-            .slot = i,
-            .guest_phys_addr = r->gpa,
-            .memory_size = r->size,
-            .userspace_addr = (uint64_t)(uintptr_t)(vm->ram + r->memfd_offset),
-        };
-        if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-            return hvk_err_set(err, "KVM_SET_USER_MEMORY_REGION slot %u: %s", i, strerror(errno));
+        uint64_t at = vm->regions[i].gpa, end = vm->regions[i].gpa + vm->regions[i].size;
+        for (unsigned k = 0; k < n; k++) {
+            if (pages[k] < at || pages[k] >= end)
+                continue;
+            if (pages[k] > at && vm_add_slot(vm, at, pages[k] - at, false, err) < 0)
+                return -1;
+            if (vm_add_slot(vm, pages[k], 4096, true, err) < 0)
+                return -1;
+            at = pages[k] + 4096;
+        }
+        if (at < end && vm_add_slot(vm, at, end - at, false, err) < 0)
+            return -1;
     }
     return 0;
 }

@@ -37,6 +37,7 @@ enum {
 #define HV_HIGH_RAM_BASE 0x100000000ull
 #define HV_MAX_VCPUS    255u   /* initial APIC IDs are 8 bits */
 #define HV_MIN_MEM      (4ull << 20)
+#define HV_MAX_KVM_SLOTS 32
 
 struct hv_mem_region {
     uint64_t gpa;           /* guest-physical start */
@@ -58,6 +59,7 @@ struct hv_caps {
     bool sync_regs;
     bool guest_debug;
     bool readonly_mem;
+    bool data_breakpoints;  /* probed: do write watchpoints on debug registers fire? */
 };
 
 struct hv_vm {
@@ -67,6 +69,7 @@ struct hv_vm {
     uint64_t ram_size;            /* bytes of guest RAM (== memfd size) */
     struct hv_mem_region regions[2];
     unsigned nr_regions;
+    unsigned nr_kvm_slots;        /* KVM memslots in use: RAM pieces + read-only watch pages */
     struct hv_caps caps;
     struct kvm_cpuid2 *supported_cpuid;
     int vcpu_mmap_size;
@@ -107,6 +110,11 @@ void *hv_vm_gpa_to_host(struct hv_vm *vm, uint64_t gpa, uint64_t len);
 /* Copy guest-physical memory; -1 if any byte is outside RAM. */
 int hv_vm_read_gpa(struct hv_vm *vm, uint64_t gpa, void *buf, size_t len);
 int hv_vm_write_gpa(struct hv_vm *vm, uint64_t gpa, const void *buf, size_t len);
+
+/* Re-lay guest RAM out in KVM memslots with these 4 KiB pages (sorted,
+ * unique) read-only, so guest writes to them exit as MMIO (write
+ * watchpoints where debug registers cannot watch data). VM paused. */
+int hv_vm_set_readonly_pages(struct hv_vm *vm, const uint64_t *pages, unsigned n, struct hvk_err *err);
 
 /* Start one thread per vCPU. */
 int hv_vm_start(struct hv_vm *vm, struct hvk_err *err);

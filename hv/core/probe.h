@@ -1,0 +1,13 @@
+/* probe.h -- capabilities learned by running a few instructions in a
+ * throw-away VM, where KVM_CHECK_EXTENSION cannot tell (DESIGN.md "This
+ * machine": some debug features differ by host). */
+#ifndef HV_PROBE_H
+#define HV_PROBE_H
+
+#include <stdbool.h>
+
+/* Does a hardware data breakpoint (a write to a watched address) stop the
+ * guest with KVM_EXIT_DEBUG? false also when the probe cannot run. */
+bool hv_probe_data_breakpoints(int kvm_fd);
+
+#endif
