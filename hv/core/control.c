@@ -278,14 +278,15 @@ static struct control_answer do_regs(struct hv_control *c, struct control_req *r
 static struct control_answer do_read_mem(struct hv_control *c, struct control_req *r)
 {
     char why[256] = "";
-    uint64_t addr = 0, size = 0;
-    bool physical = false;
+    uint64_t addr = 0, size = 0, stopped_at = 0;
+    bool physical = false, partial = false;
     struct hv_vcpu *vcpu = arg_vcpu(c, r, why, sizeof why);
     if (!vcpu)
         return answer_error(RING_ST_NOVCPU, "%s", why);
     if (arg_hex(r->args, "address", true, &addr, why, sizeof why) < 0 ||
         arg_uint(r->args, "size", HVK_READ_MEM_MAX, &size, why, sizeof why) <= 0 ||
-        arg_bool(r->args, "physical", &physical, why, sizeof why) < 0) {
+        arg_bool(r->args, "physical", &physical, why, sizeof why) < 0 ||
+        arg_bool(r->args, "partial", &partial, why, sizeof why) < 0) {
         if (!why[0])
             snprintf(why, sizeof why, "'size' is required (1 to %d)", HVK_READ_MEM_MAX);
         return answer_error(RING_ST_INVAL, "%s", why);
@@ -318,7 +319,14 @@ static struct control_answer do_read_mem(struct hv_control *c, struct control_re
         if (rc == 0)
             rc = hv_read_gva(c->m->vm, &s, &facts, addr, buf, size, &bad, &err);
         hv_vm_resume(c->m->vm);
-        if (rc < 0) {
+        /* The one rule for reads that run into an unmapped page: with
+         * "partial", the bytes before the first unreadable one come back
+         * (and where it stopped); without it, or when not even the first
+         * byte reads, the read fails naming that address. */
+        if (rc < 0 && partial && bad > addr && bad - addr < size) {
+            size = bad - addr;
+            stopped_at = bad;
+        } else if (rc < 0) {
             a = answer_error(RING_ST_FAULT, "%s", err.msg);
             goto out;
         }
@@ -331,6 +339,8 @@ static struct control_answer do_read_mem(struct hv_control *c, struct control_re
     hex[2 * size] = '\0';
     a = answer_ok(json_pack("{s:o, s:I, s:s, s:b}", "address", hvjson_hex(addr), "size", (json_int_t)size, "data",
                             hex, "physical", physical));
+    if (a.value && stopped_at)
+        json_object_set_new(a.value, "stopped_at", hvjson_hex(stopped_at));
 out:
     free(buf);
     free(hex);
