@@ -98,6 +98,10 @@ static void test_fill_spurious_and_cut(void **state)
     assert_int_equal(r.gpa, 0x5123);
     assert_int_equal(r.walk_level, 0xff);
     assert_int_equal(x86_fault_rec_check(&r, 0, NULL), 0);
+    struct hvk_fault_rec u = r;
+    u.flags &= ~(uint32_t)HVK_FF_MAPPED;   /* a spurious walk translated: MAPPED is required */
+    assert_int_equal(x86_fault_rec_check(&u, 0, &err), -1);
+    assert_non_null(strstr(err.msg, "MAPPED flag clear"));
 
     /* frame 0 must be the faulting RIP, CS must match the CPL */
     fr[0].pc = 0xffffffff81000000ull;
@@ -223,9 +227,10 @@ MUT(s2_addr, r->addr = 0)
 MUT(mmio_size0, r->mmio_size = 0)
 MUT(mmio_size9, r->mmio_size = 9)
 MUT(mmio_wide, r->mmio_value = 0x10000)
-MUT(s2_walk, { r->flags |= HVK_FF_WALKED; r->nlevels = 1; })
+MUT(s2_walk, { r->flags |= HVK_FF_WALKED; r->nlevels = 1; r->walk_level = 0; r->walk_reason = X86_WALK_NOT_PRESENT; })
 MUT(s2_mmio_pf, r->cls = HVK_FC_STAGE2_MMIO)
 MUT(s2_table_gpa, r->gpa += 8)
+MUT(mapped_np, r->flags |= HVK_FF_MAPPED)
 MUT(s2_table_guest, r->cls = HVK_FC_GUEST_NOT_PRESENT)
 
 static const struct rec_mut rec_muts[] = {
@@ -265,6 +270,7 @@ static const struct rec_mut rec_muts[] = {
     { "MMIO value wider than its size", 1, mut_mmio_wide, "wider than 2 bytes" },
     { "stage-2 with a walk", 1, mut_s2_walk, "error code or a walk" },
     { "stage2.mmio #PF whose walk did not fail to read", 0, mut_s2_mmio_pf, "needs walk_reason read_failed" },
+    { "MAPPED on a not-present walk", 0, mut_mapped_np, "MAPPED flag set" },
     { "table-not-RAM gpa not the entry's", 3, mut_s2_table_gpa, "not the unreadable entry's" },
     { "read_failed walk as a guest class", 3, mut_s2_table_guest, "but walk_reason read_failed" },
 };

@@ -290,9 +290,13 @@ static int fault_check_walk(const struct hvk_fault_rec *r, struct hvk_err *err)
     if (needs_level != (r->walk_level != FAULT_NO_LEVEL))
         return hvk_err_set(err, "fault record: walk_reason %s %s a walk_level",
                            x86_walk_reason_name(r->walk_reason), needs_level ? "needs" : "takes no");
-    if ((r->flags & HVK_FF_MAPPED) && r->walk_reason != X86_WALK_OK &&
-        fault_class_of_reason(r->walk_reason) == HVK_FC_NONE)
-        return hvk_err_set(err, "fault record: MAPPED with walk_reason %s", x86_walk_reason_name(r->walk_reason));
+    /* a walk translates exactly when it allows the access or a permission
+     * rule (not a missing or malformed entry) refuses it */
+    enum hvk_fault_class c = fault_class_of_reason(r->walk_reason);
+    bool maps = c != HVK_FC_NONE && c != HVK_FC_GUEST_NOT_PRESENT && c != HVK_FC_GUEST_RESERVED_BIT;
+    if (!(r->flags & HVK_FF_MAPPED) != !maps)
+        return hvk_err_set(err, "fault record: MAPPED flag %s with walk_reason %s",
+                           maps ? "clear" : "set", x86_walk_reason_name(r->walk_reason));
     return 0;
 }
 
