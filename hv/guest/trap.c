@@ -228,7 +228,9 @@ void hvk_trap(struct hvk_trapframe *tf)
             hvk_invlpg(cr2);               /* the tables allow it now: retry */
             return;
         }
-        if (from_user && c->user_probe_armed) {
+        /* The user probes' first instruction is their only access. */
+        if (from_user && c->user_probe_armed &&
+            (tf->rip == (u64)hvk_user_probe_read || tf->rip == (u64)hvk_user_probe_write)) {
             c->user_probe_armed = false;
             hvk_user_resume(c->user.kernel_rsp, (1ull << 63) | tf->err);
         }
