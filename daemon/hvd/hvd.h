@@ -170,6 +170,10 @@ void hvd_one_line(char *dst, size_t dstlen, const char *src, size_t srclen);
 
 /* hvd_sock.c */
 int hvd_sock_listen(const char *path, int type, struct hvk_err *err);
+/* Keep one descriptor in reserve (call at start); after EMFILE/ENFILE from
+ * accept, hvd_sock_shed uses it to accept and drop the pending connection. */
+void hvd_sock_reserve_init(void);
+void hvd_sock_shed(int listen_fd);
 
 /* hvd_hello.c: validate a hello's JSON text into vm (name, uuid, pid,
  * vcpus, memory, kernel, allow_write); *ring_size = its ring_size. */

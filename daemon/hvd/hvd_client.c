@@ -74,7 +74,7 @@ void hvd_client_accept(struct hvd *d)
         int fd = accept4(d->api_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE)
-                hvd_log("api: accept: %s", strerror(errno));
+                hvd_sock_shed(d->api_fd);
             return;
         }
         hvd_client_adopt(d, fd);

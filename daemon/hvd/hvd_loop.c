@@ -62,6 +62,7 @@ int hvd_init(struct hvd *d, const char *api_path, const char *reg_path, struct h
         d->api_fd = -1;
         return -1;
     }
+    hvd_sock_reserve_init();
     d->w_api = (struct hvd_watch){HVD_W_API_LISTEN, NULL};
     d->w_reg = (struct hvd_watch){HVD_W_REG_LISTEN, NULL};
     d->w_sig = (struct hvd_watch){HVD_W_SIGNAL, NULL};

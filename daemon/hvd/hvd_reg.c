@@ -49,7 +49,9 @@ void hvd_reg_accept(struct hvd *d)
     for (;;) {
         int fd = accept4(d->reg_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            if (errno == EMFILE || errno == ENFILE)
+                hvd_sock_shed(d->reg_fd);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 hvd_log("registration: accept: %s", strerror(errno));
             return;
         }

@@ -68,3 +68,26 @@ int hvd_sock_listen(const char *path, int type, struct hvk_err *err)
     }
     return fd;
 }
+
+/* One descriptor held in reserve: when accept fails for lack of
+ * descriptors, it is released to accept and close the waiting connection,
+ * so a level-triggered listening socket does not spin the loop. */
+static int hvd_sock_reserve = -1;
+
+void hvd_sock_shed(int listen_fd)
+{
+    if (hvd_sock_reserve < 0)
+        return;
+    close(hvd_sock_reserve);
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0)
+        close(fd);
+    hvd_sock_reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    hvd_log("out of file descriptors: refused a connection");
+}
+
+void hvd_sock_reserve_init(void)
+{
+    if (hvd_sock_reserve < 0)
+        hvd_sock_reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}

@@ -156,6 +156,48 @@ def run(argv):
         b.stdin.close()
         b.wait(10)
 
+        # out of descriptors: connections are refused, the loop does not spin
+        lim = T.Env(hvd_bin)
+        try:
+            import resource
+            def low():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (24, 24))
+            os.makedirs(lim.rundir, mode=0o700)
+            h = subprocess.Popen([hvd_bin, "--rundir", lim.rundir], stderr=subprocess.DEVNULL, preexec_fn=low)
+            lim.procs.append(h)
+            deadline = time.time() + 10
+            while not os.path.exists(lim.sock):
+                T.check(time.time() < deadline and h.poll() is None, "low-limit hvd did not start")
+                time.sleep(0.02)
+            import socket as so
+            held = []
+            for _ in range(40):
+                s = so.socket(so.AF_UNIX)
+                s.connect(lim.sock)
+                held.append(s)
+            # every connection is either served (greeting) or closed; with
+            # the loop spinning on accept they would hang in the backlog
+            served = refused_n = 0
+            for s in held:
+                s.settimeout(3)
+                try:
+                    data = s.recv(4096)
+                except ConnectionResetError:
+                    data = b""
+                except so.timeout:
+                    raise T.Fail("a connection hangs while hvd is out of descriptors")
+                if data.startswith(b'{"hvkit"'):
+                    served += 1
+                else:
+                    refused_n += 1
+            T.check(served and refused_n, "served %d, refused %d of 40 at 24 descriptors" % (served, refused_n))
+            for s in held:
+                s.close()
+            time.sleep(0.3)
+            T.check("return" in T.Client(lim.sock).call("query-version"), "hvd unusable after EMFILE")
+        finally:
+            lim.close()
+
         # kill -9 leaves stale sockets; a new hvd replaces them
         env.hvd.send_signal(signal.SIGKILL)
         env.hvd.wait()
