@@ -199,6 +199,19 @@ static size_t hvd_sub_queued(const struct hvd_client *c)
     return c->out.len - c->out.off;
 }
 
+/* HVD_SUB_QUEUE_MAX, or $HVKIT_HVD_SUB_QUEUE bytes (4 KiB..1 GiB; tests use
+ * a small queue to provoke overflows). */
+static size_t hvd_sub_queue_max(void)
+{
+    static size_t max;
+    if (!max) {
+        const char *e = getenv("HVKIT_HVD_SUB_QUEUE");
+        unsigned long long v = e ? strtoull(e, NULL, 0) : 0;
+        max = v >= 4096 && v <= (1ull << 30) ? (size_t)v : HVD_SUB_QUEUE_MAX;
+    }
+    return max;
+}
+
 /* Append one line to c's output and get it written (the client may close). */
 static void hvd_sub_push(struct hvd *d, struct hvd_client *c, const char *line, size_t len)
 {
@@ -243,10 +256,10 @@ static json_t *hvd_sub_lost_msg(const char *vm, const char *reason, uint64_t cou
 
 /* Queue the notices a subscriber is owed, while its queue has room. A
  * notice that does not fit stays pending (its count only grows). */
-void hvd_sub_refill(struct hvd_client *c)
+static void hvd_sub_notices(struct hvd_client *c, bool force)
 {
     struct hvd_sub *s = c->sub;
-    if (!s || (!s->ring_pending && !s->dropped_pending) || hvd_sub_queued(c) >= HVD_SUB_QUEUE_MAX)
+    if (!s || (!s->ring_pending && !s->dropped_pending) || (!force && hvd_sub_queued(c) >= hvd_sub_queue_max()))
         return;
     const char *name = s->vm_name;
     for (int k = 0; k < 2; k++) {
@@ -263,6 +276,11 @@ void hvd_sub_refill(struct hvd_client *c)
         free(line);
         *pending = 0;
     }
+}
+
+void hvd_sub_refill(struct hvd_client *c)
+{
+    hvd_sub_notices(c, false);
 }
 
 void hvd_sub_free(struct hvd_sub *s)
@@ -288,7 +306,7 @@ static void hvd_sub_fanout(struct hvd *d, struct hvd_vm *vm, const char *cls, co
         }
         /* Notices first, so a LOST always precedes what follows the gap. */
         hvd_sub_refill(c);
-        if (!line || s->dropped_pending || s->ring_pending || hvd_sub_queued(c) + len > HVD_SUB_QUEUE_MAX) {
+        if (!line || s->dropped_pending || s->ring_pending || hvd_sub_queued(c) + len > hvd_sub_queue_max()) {
             s->dropped_pending++;
             s->dropped_total++;
             continue;
@@ -534,8 +552,10 @@ int hvd_cmd_subscribe(struct hvd *d, struct hvd_slot *s, const json_t *args, str
     sub->vm_serial = vm->serial;
     snprintf(sub->vm_name, sizeof sub->vm_name, "%s", vm->name);
     snprintf(sub->cls, sizeof sub->cls, "%s", cls);
-    hvd_slot_return(d, s, json_pack("{s:[s],s:s,s:s?}", "events", "FAULT", "vm", vm->name, "class",
-                                    cls[0] ? cls : NULL));
+    json_t *r = json_pack("{s:[s],s:s}", "events", "FAULT", "vm", vm->name);
+    if (r && cls[0])
+        json_object_set_new(r, "class", json_string(cls));
+    hvd_slot_return(d, s, r);
     return 0;
 }
 
@@ -546,6 +566,10 @@ int hvd_cmd_unsubscribe(struct hvd *d, struct hvd_slot *s, const json_t *args, s
         return -1;
     struct hvd_client *c = s->client;
     struct hvd_sub *sub = c ? c->sub : NULL;
+    /* What the client is owed goes out before the reply, queue full or not:
+     * its counts then add up exactly. */
+    if (c)
+        hvd_sub_notices(c, true);
     json_t *r = json_pack("{s:b,s:I,s:I,s:I}", "subscribed", sub != NULL, "delivered",
                           (json_int_t)(sub ? sub->delivered : 0), "dropped", (json_int_t)(sub ? sub->dropped_total : 0),
                           "ring_lost", (json_int_t)(sub ? sub->ring_total : 0));

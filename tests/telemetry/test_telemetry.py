@@ -1,0 +1,310 @@
+"""test_telemetry.py -- hvd's fault telemetry against real peers: the real hv
+running the bundled guest on /dev/kvm, the real hvd, API replies and events
+validated against schemas/.
+
+1. faults mode (the guest causes every class a known number of times and
+   reports `hvk faults-total class=C caused=K exact=1`): query-fault-stats
+   per class equals the guest's counts exactly, total equals the FAULT
+   records hvd received (sum of classes, sum of vCPUs), the history and
+   every FAULT event validate; a subscriber gets exactly the faults after
+   its subscription; a subscriber that never reads (tiny queue) does not
+   stall another client and, once it reads, its FAULT events + LOST counts
+   equal what it was offered, exactly.
+2. workload with iterations=N: exception.ud equals the guest's int80_ud and
+   guest.not_present its demand faults.
+3. tracing off costs nothing: no debug exits in hv's own exit counters, no
+   FAULT record; trace-config turns it on (debug exits, records) and off
+   again (no record after the answer)."""
+import json
+import os
+import re
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hvd"))
+import hvdtest as T  # noqa: E402
+
+check = T.check
+
+
+class Sub(T.Client):
+    """A client that keeps the events it reads while waiting for replies."""
+
+    def __init__(self, path, rcvbuf=None):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.settimeout(60)
+        self.s.connect(path)
+        self.buf = b""
+        self.events = []
+        self.greeting = self.read()
+
+    def reply(self):
+        while True:
+            m = self.read()
+            if "event" in m:
+                self.events.append(m)
+            else:
+                return m
+
+    def call(self, execute, arguments=None, id=None):
+        req = {"execute": execute}
+        if arguments is not None:
+            req["arguments"] = arguments
+        self.send_raw(json.dumps(req).encode() + b"\n")
+        return self.reply()
+
+    def call2(self, a, b):
+        """Two requests in one write: hvd handles both before it reads a
+        ring again, so nothing happens between them."""
+        self.send_raw(b"".join(json.dumps({"execute": e, "arguments": x}).encode() + b"\n" for e, x in (a, b)))
+        return self.reply(), self.reply()
+
+
+def ok(r, what):
+    check("return" in r, "%s failed: %r" % (what, r))
+    return r["return"]
+
+
+def console(env, name):
+    with open(os.path.join(env.dir, "console-%s.txt" % name), errors="replace") as f:
+        return f.read()
+
+
+def guest_totals(text):
+    """{class: caused} from the guest's exact faults-total lines."""
+    out = {}
+    for m in re.finditer(r"^hvk faults-total class=(\S+) caused=(\d+)(.*)$", text, re.M):
+        check("exact=1" in m.group(3), "the guest says its count of %s is not exact: %s" % (m.group(1), m.group(0)))
+        out[m.group(1)] = int(m.group(2))
+    check(out, "the guest printed no faults-total lines:\n" + text[-2000:])
+    return out
+
+
+def wait_exit(env, p, timeout=240):
+    try:
+        rc = p.wait(timeout=timeout)
+    except Exception:
+        raise T.Fail("hv did not finish within %d s\n%s" % (timeout, env.logs()))
+    check(rc == 0, "hv exited %d\n%s" % (rc, env.logs()))
+
+
+def wait_gone(env, c, name, timeout=20):
+    env.wait_vm(c, name, "gone", timeout)
+
+
+def exits(env, name):
+    """hv --stats: {vcpu: {reason: n}}."""
+    with open(os.path.join(env.dir, "hv-%s.log" % name), errors="replace") as f:
+        text = f.read()
+    out = {}
+    for m in re.finditer(r"^hv: vCPU (\d+) exits:(.*)$", text, re.M):
+        out[int(m.group(1))] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    check(out, "hv printed no exit counters:\n" + text[-2000:])
+    return out
+
+
+def check_stats(S, st, vcpus):
+    S.check_def("query-fault-stats", "return", st)
+    check(sum(st["by_class"].values()) == st["total"], "classes do not add up to total: %r" % st)
+    check(len(st["by_vcpu"]) == vcpus, "by_vcpu has %d entries" % len(st["by_vcpu"]))
+    check(sum(v["total"] for v in st["by_vcpu"]) == st["total"], "vCPUs do not add up to total: %r" % st)
+    check(sum(v["lost"] for v in st["by_vcpu"]) == st["lost"], "vCPU losses do not add up: %r" % st)
+    for v in st["by_vcpu"]:
+        check(sum(v["by_class"].values()) == v["total"], "vCPU %d classes do not add up" % v["vcpu"])
+
+
+def faults_mode(env, S, reps):
+    name = "fm"
+    c = Sub(env.sock)
+    p = env.start_hv(name, 2, ["--cmdline", "faults=%d" % reps, "--trace", "pf,gp,ud", "--trace-stage2", "--stats"])
+    env.wait_vm(c, name)
+    # The subscriber that reads everything, and one that never reads: its
+    # queue is tiny (HVKIT_HVD_SUB_QUEUE) and its socket buffer small.
+    sub = Sub(env.sock)
+    r_sub, r_st = sub.call2(("subscribe", {"vm": name, "events": ["FAULT"]}), ("query-fault-stats", {"vm": name}))
+    S.check_def("subscribe", "return", ok(r_sub, "subscribe"))
+    base_sub = ok(r_st, "query-fault-stats")["total"]
+    slow = Sub(env.sock, rcvbuf=4096)
+    r_sub, r_st = slow.call2(("subscribe", {"vm": name}), ("query-fault-stats", {"vm": name}))
+    ok(r_sub, "subscribe (slow)")
+    base_slow = ok(r_st, "query-fault-stats")["total"]
+    # While the slow one does not read, another client is served at once.
+    worst = 0.0
+    while p.poll() is None:
+        t0 = time.time()
+        ok(c.call("query-fault-stats", {"vm": name}), "query-fault-stats while the slow client stalls")
+        worst = max(worst, time.time() - t0)
+        # the good subscriber reads its events as they come
+        sub.s.settimeout(0.05)
+        try:
+            while True:
+                m = sub.read()
+                check("event" in m, "unexpected reply %r" % m)
+                sub.events.append(m)
+        except (socket.timeout, BlockingIOError):
+            pass
+        sub.s.settimeout(60)
+    wait_exit(env, p)
+    wait_gone(env, c, name)
+    check(worst < 2.0, "a query took %.1f s while a subscriber did not read" % worst)
+
+    st = ok(c.call("query-fault-stats", {"vm": name}), "query-fault-stats")
+    check_stats(S, st, 2)
+    want = guest_totals(console(env, name))
+    check(st["lost"] == 0 and st["invalid"] == 0, "records lost or invalid: %r" % st)
+    for cls, n in want.items():
+        check(st["by_class"].get(cls, 0) == n, "%s: hvd counted %d, the guest caused %d\n%r" %
+              (cls, st["by_class"].get(cls, 0), n, st["by_class"]))
+    extra = set(st["by_class"]) - set(want)
+    check(not extra, "hvd counted classes the guest did not cause: %r" % extra)
+    check(st["total"] == sum(want.values()), "total %d != %d caused" % (st["total"], sum(want.values())))
+    check(st["total"] > 0 and st["hot_rips"] and st["rates"]["60s"] > 0, "no activity: %r" % st)
+
+    # History: the newest faults, exactly FAULT events, filters work.
+    h = ok(c.call("query-faults", {"vm": name, "limit": 1024}), "query-faults")
+    S.check_def("query-faults", "return", h)
+    check(len(h["faults"]) == min(st["total"], 1024), "history has %d of %d" % (len(h["faults"]), st["total"]))
+    for cls in want:
+        if want[cls] and want[cls] <= 1024:
+            f = ok(c.call("query-faults", {"vm": name, "limit": 1024, "class": cls}), "query-faults class")
+            got = len(f["faults"])
+            check(all(e["data"]["class"] == cls for e in f["faults"]), "class filter leaked")
+            check(st["total"] > 1024 or got == want[cls], "%s: history has %d, caused %d" % (cls, got, want[cls]))
+    g = ok(c.call("query-faults", {"vm": name, "class": "guest", "vcpu": 1, "limit": 5}), "query-faults prefix")
+    check(len(g["faults"]) <= 5 and all(e["data"]["class"].startswith("guest.") and e["data"]["vcpu"] == 1
+                                        for e in g["faults"]), "prefix/vcpu filter: %r" % g)
+    bad = c.call("query-faults", {"vm": name, "class": "Guest!"})
+    check(bad.get("error", {}).get("class") == "InvalidArgument", "bad class accepted: %r" % bad)
+
+    # The reading subscriber: every event valid, exactly the faults after
+    # its subscription (its queue never filled).
+    u = ok(sub.call("unsubscribe"), "unsubscribe")
+    S.check_def("unsubscribe", "return", u)
+    faults = [e for e in sub.events if e["event"] == "FAULT"]
+    lost = [e for e in sub.events if e["event"] == "LOST"]
+    for e in faults:
+        S.check("fault-event", e, "a FAULT event")
+        check(e["data"]["vm"] == name, "event of another VM")
+    for e in lost:
+        S.check("lost-event", e, "a LOST event")
+    qlost = sum(e["data"]["count"] for e in lost if e["data"]["reason"] == "queue")
+    check(len(faults) == u["delivered"], "received %d FAULT events, hvd says it sent %d" % (len(faults), u["delivered"]))
+    check(len(faults) + qlost == st["total"] - base_sub, "subscriber: %d events + %d lost != %d faults after subscribing"
+          % (len(faults), qlost, st["total"] - base_sub))
+    check(len(faults) > 0, "the subscriber got no event")
+
+    # The slow subscriber reads now: events + LOST(queue) add up exactly.
+    u = ok(slow.call("unsubscribe"), "unsubscribe (slow)")
+    faults = [e for e in slow.events if e["event"] == "FAULT"]
+    lost = [e for e in slow.events if e["event"] == "LOST"]
+    for e in lost:
+        S.check("lost-event", e, "a LOST event")
+    qlost = sum(e["data"]["count"] for e in lost if e["data"]["reason"] == "queue")
+    check(len(faults) == u["delivered"] and qlost == u["dropped"], "slow: got %d events %d lost, hvd says %r"
+          % (len(faults), qlost, u))
+    check(len(faults) + qlost == st["total"] - base_slow, "slow: %d + %d != %d" % (len(faults), qlost, st["total"] - base_slow))
+    check(qlost > 0, "the slow subscriber lost nothing: the test did not overflow its queue (%d events)" % len(faults))
+    # LOST comes before what follows a gap: each notice's total is the running sum
+    run = 0
+    for e in lost:
+        if e["data"]["reason"] == "queue":
+            run += e["data"]["count"]
+            check(e["data"]["total"] == run, "LOST totals do not run: %r" % lost)
+    for e in faults[:50]:
+        S.check("fault-event", e, "a FAULT event (slow)")
+    print("faults mode: %d faults in %d classes, subscriber %d events, slow subscriber %d events + %d lost"
+          % (st["total"], len(want), len(sub.events), len(faults), qlost))
+    for x in (c, sub, slow):
+        x.close()
+
+
+def workload(env, S):
+    name = "wl"
+    c = Sub(env.sock)
+    p = env.start_hv(name, 2, ["--cmdline", "iterations=24 beat=0", "--trace", "pf,ud", "--stats"])
+    env.wait_vm(c, name)
+    wait_exit(env, p)
+    wait_gone(env, c, name)
+    st = ok(c.call("query-fault-stats", {"vm": name}), "query-fault-stats")
+    check_stats(S, st, 2)
+    text = console(env, name)
+    m = re.search(r"^hvk stats .*demand_faults=(\d+) demand_spurious=(\d+) int80_ud=(\d+)", text, re.M)
+    check(m, "no stats line:\n" + text[-2000:])
+    demand, spurious, ud = (int(x) for x in m.groups())
+    check(st["lost"] == 0, "lost %d" % st["lost"])
+    check(ud > 0 and st["by_class"].get("exception.ud", 0) == ud, "exception.ud %r != int80_ud %d" % (st["by_class"], ud))
+    pf = sum(n for k, n in st["by_class"].items() if k.startswith("guest."))
+    check(pf == demand + spurious, "#PF classes %d != demand faults %d + %d" % (pf, demand, spurious))
+    x = exits(env, name)
+    check(all(v.get("debug", 0) > 0 for v in x.values()), "traced run without debug exits: %r" % x)
+    c.close()
+
+
+def tracing_off(env, S):
+    name = "off"
+    c = Sub(env.sock)
+    p = env.start_hv(name, 2, ["--cmdline", "iterations=16 beat=0", "--stats"])
+    env.wait_vm(c, name)
+    wait_exit(env, p)
+    wait_gone(env, c, name)
+    st = ok(c.call("query-fault-stats", {"vm": name}), "query-fault-stats")
+    check_stats(S, st, 2)
+    check(st["total"] == 0 and st["lost"] == 0, "untraced VM produced fault records: %r" % st)
+    x = exits(env, name)
+    check(all(v.get("debug", 0) == 0 for v in x.values()), "untraced run has debug exits: %r" % x)
+
+    # On and off through the API while the workload runs.
+    name = "toggle"
+    p = env.start_hv(name, 1, ["--cmdline", "beat=0", "--stats"])
+    env.wait_vm(c, name)
+    env.wait_guest_tables(c, name)
+    r = ok(c.call("trace-config", {"vm": name, "vectors": "pf,ud", "stack_depth": 4}), "trace-config on")
+    S.check_def("trace-config", "return", r)
+    check(sorted(v["vector"] for v in r["vectors"]) == ["pf", "ud"] and r["stack_depth"] == 4, "trace-config: %r" % r)
+    deadline = time.time() + 60
+    while ok(c.call("query-fault-stats", {"vm": name}), "stats")["total"] < 4:
+        check(time.time() < deadline, "no fault traced within 60 s of trace-config")
+        time.sleep(0.2)
+    h = ok(c.call("query-faults", {"vm": name, "limit": 4}), "query-faults")
+    for e in h["faults"]:
+        S.check("fault-event", e, "a FAULT event from the history")
+        check(len(e["data"]["stack"]) <= 4, "stack_depth 4 not honoured")
+    r = ok(c.call("trace-config", {"vm": name, "enabled": False}), "trace-config off")
+    S.check_def("trace-config", "return", r)
+    check(r["vectors"] == [] and r["stage2"] is False, "tracing still on: %r" % r)
+    time.sleep(0.5)   # records written before the answer may still be in the ring
+    before = ok(c.call("query-fault-stats", {"vm": name}), "stats")["total"]
+    time.sleep(2)
+    after = ok(c.call("query-fault-stats", {"vm": name}), "stats")["total"]
+    check(after == before, "tracing off, yet %d more faults" % (after - before))
+    for bad in [{"vectors": 5}, {"stack_depth": 17}, {"sample": 0}, {"stage2": "yes"}, {"bogus": 1}]:
+        bad["vm"] = name
+        r = c.call("trace-config", bad)
+        check(r.get("error", {}).get("class") == "InvalidArgument", "trace-config accepted %r: %r" % (bad, r))
+    p.terminate()
+    p.wait(timeout=30)
+    c.close()
+
+
+def run(argv):
+    hvd_bin, hv_bin, sdir = argv[:3]
+    reps = int(os.environ.get("TELEMETRY_REPS", "60"))
+    S = T.Schemas(sdir)
+    os.environ["HVKIT_HVD_SUB_QUEUE"] = "16384"
+    env = T.Env(hvd_bin, hv_bin)
+    try:
+        env.start_hvd()
+        faults_mode(env, S, reps)
+        workload(env, S)
+        tracing_off(env, S)
+        env.stop_hvd()
+    except T.Fail as e:
+        raise T.Fail("%s\n%s" % (e, env.logs()))
+    finally:
+        env.close()
+
+
+T.main(run)
