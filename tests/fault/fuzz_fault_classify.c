@@ -27,6 +27,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(&in.error_code, data + 36, 4);
     if (data[40] == 0xff)
         in.regs.efer |= X86_EFER_LMA;   /* maybe without PAE / PG: refused registers */
+    if ((data[42] & 1) && (in.regs.efer & X86_EFER_LMA) && (in.regs.cr4 & X86_CR4_PAE) &&
+        (in.regs.cr0 & X86_CR0_PG) && !(in.regs.cr4 & X86_CR4_LA57)) {
+        /* a complete 4-level chain for a canonical CR2 (tables at 0x1000..0x4000,
+         * page at 0x5000) with random flag bytes: reaches every guest.* class */
+        if (ram_size < 0x6000) {
+            memset(ram + ram_size, 0, 0x6000 - ram_size);
+            ram_size = 0x6000;
+        }
+        fr.size = ram_size;
+        in.cr2 = (uint64_t)((int64_t)(in.cr2 << 16) >> 16);
+        in.regs.cr3 = 0x1000;
+        for (unsigned i = 0, table = 0x1000; i < 4; i++, table += 0x1000) {
+            uint64_t idx = (in.cr2 >> (39 - 9 * i)) & 511;
+            uint64_t e = (table + 0x1000) | data[43 + i] | ((data[47] >> i) & 1 ? 1ull << 63 : 0);
+            memcpy(ram + table + idx * 8, &e, 8);
+        }
+    }
 
     struct x86_fault f;
     struct hvk_err err = { "" };
