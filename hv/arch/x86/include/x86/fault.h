@@ -61,7 +61,9 @@ struct x86_fault {
  * the error code (W -> write, I/D -> fetch, U -> user; U=0 at CPL 3 is an
  * implicit supervisor access) and CR2 is walked now, under in->regs, through
  * mem: the class is the walk's outcome (guest.spurious when the tables now
- * allow the access), never the error code's. The odd cases:
+ * allow the access), never the error code's. The CPU pushes I/D only with
+ * EFER.NXE or CR4.SMEP: without them a fetch is indistinguishable from a
+ * read and is walked as one. The odd cases:
  *   - a table entry whose GPA is not RAM -> stage2.mmio (the walk itself hit
  *     a GPA outside guest RAM), level = that entry, note TABLE_NOT_RAM;
  *   - non-canonical CR2 or CR2 above 4 GiB in 32-bit paging (walked), paging
