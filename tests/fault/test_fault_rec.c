@@ -253,9 +253,9 @@ static const struct rec_mut rec_muts[] = {
     { "walk fields without WALKED", 0, mut_unwalked, "without the WALKED flag" },
     { "guest class without a walk", 0, mut_unwalked_guest, "without a walk" },
     { "guest class on vector 32", 0, mut_vector, "vector 32" },
-    { "#PF without HAS_ERROR_CODE", 0, mut_no_ec_flag, "HAS_ERROR_CODE flag" },
+    { "#PF without HAS_ERROR_CODE", 0, mut_no_ec_flag, "without HAS_ERROR_CODE" },
     { "error code on #UD", 2, mut_ec_on_ud, "without HAS_ERROR_CODE" },
-    { "HAS_ERROR_CODE on #UD", 2, mut_ec_flag_on_ud, "HAS_ERROR_CODE flag" },
+    { "HAS_ERROR_CODE on #UD", 2, mut_ec_flag_on_ud, "HAS_ERROR_CODE flag on vector 6" },
     { "address on #UD", 2, mut_addr_on_ud, "only #PF has one" },
     { "gpa without MAPPED", 0, mut_mapped_gpa, "without MAPPED" },
     { "MMIO size on a guest record", 0, mut_mmio_on_guest, "MMIO fields" },
@@ -318,6 +318,17 @@ static void test_check_refusals(void **state)
             fail_msg("%s: hvjson_fault %s ('%s')", t->what, j ? "accepted it" : "said otherwise", jerr.msg);
     }
     assert_int_equal(x86_fault_rec_check(NULL, 0, NULL), -1);
+
+    /* hv's fallback when the exception frame could not be read: no error
+     * code, no walk, no registers -- accepted for an exception record */
+    struct hvk_fault_rec fb;
+    memset(&fb, 0, sizeof fb);
+    fb.cls = HVK_FC_EXCEPTION;
+    fb.vector = 14;
+    fb.walk_level = 0xff;
+    assert_int_equal(x86_fault_rec_check(&fb, 1, NULL), 0);
+    fb.vector = 13;
+    assert_int_equal(x86_fault_rec_check(&fb, 1, NULL), 0);
 }
 
 static int rec_lookup(void *ctx, uint64_t addr, const char **name, uint64_t *off)

@@ -346,8 +346,15 @@ int x86_fault_rec_check(const struct hvk_fault_rec *r, unsigned nvcpus, struct h
         if (r->vector > 31)
             return hvk_err_set(err, "fault record: %s with vector %u (exceptions are 0..31)",
                                hvk_fault_class_name(r->cls), r->vector);
-        if (!(r->flags & HVK_FF_HAS_ERROR_CODE) != !hvk_vector_has_error_code(r->vector))
-            return hvk_err_set(err, "fault record: HAS_ERROR_CODE flag disagrees with vector %u", r->vector);
+        /* HAS_ERROR_CODE only on vectors that push one; it may be clear on
+         * those for an unwalked exception record (hv could not read the
+         * exception frame), never for a class that was derived from it */
+        bool has_ec = r->flags & HVK_FF_HAS_ERROR_CODE;
+        if (has_ec && !hvk_vector_has_error_code(r->vector))
+            return hvk_err_set(err, "fault record: HAS_ERROR_CODE flag on vector %u, which pushes none", r->vector);
+        if (!has_ec && hvk_vector_has_error_code(r->vector) && (r->cls != HVK_FC_EXCEPTION || walked))
+            return hvk_err_set(err, "fault record: %s on vector %u without HAS_ERROR_CODE",
+                               hvk_fault_class_name(r->cls), r->vector);
         if (!(r->flags & HVK_FF_HAS_ERROR_CODE) && r->error_code)
             return hvk_err_set(err, "fault record: error code 0x%x without HAS_ERROR_CODE", r->error_code);
         /* #PF: guest.* and the table-not-RAM stage2.mmio come from a walk;

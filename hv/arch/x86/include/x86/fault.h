@@ -117,7 +117,9 @@ int x86_fault_rec_fault_in(struct hvk_fault_rec *r, unsigned vcpu, uint64_t cr3,
  * in range and consistent with each other, flags known and consistent,
  * nlevels / nframes / walk_level / walk_reason / level kinds in range, a
  * guest.* class only with a walk whose reason matches it, mmio_size only for
- * stage2.mmio, flag USER exactly when CS & 3 == 3, frame 0 = rip. nvcpus > 0 also bounds vcpu. Returns 0, or -1
+ * stage2.mmio, flag USER exactly when CS & 3 == 3, frame 0 = rip,
+ * HAS_ERROR_CODE only on vectors that push one (and clear there only on an
+ * unwalked exception record: hv could not read the exception frame). nvcpus > 0 also bounds vcpu. Returns 0, or -1
  * with one line in err naming the first bad field. Never trusts the record. */
 int x86_fault_rec_check(const struct hvk_fault_rec *r, unsigned nvcpus, struct hvk_err *err);
 
