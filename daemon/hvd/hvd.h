@@ -71,6 +71,8 @@ struct hvd_vm {
     size_t size;
     struct ring_region *region;
     struct ring_consumer *cons;   /* [vcpus + 1]: vCPU rings then the control ring */
+    uint64_t *first_seq;          /* [vcpus + 1]: seq of the first record read
+                                     since attaching (UINT64_MAX: none yet) */
     struct ring_producer prod;    /* the command ring */
     uint8_t *rbuf;
     size_t rbuf_size;

@@ -6,6 +6,7 @@
 
 #include "hvd_args.h"
 #include "hvd_telemetry.h"
+#include "hvd_gdb.h"
 
 #ifndef HVKIT_VERSION
 #define HVKIT_VERSION "0.0.0"
@@ -56,6 +57,28 @@ static int hvd_cmd_query_version(struct hvd *d, struct hvd_slot *s, const json_t
     return 0;
 }
 
+/* Per event ring: where hvd joined it (first_seq, null before any record),
+ * the next seq it expects, and what it read (delivered) or was told was
+ * dropped (lost): delivered + lost == next_seq - first_seq. */
+static json_t *hvd_api_rings(const struct hvd_vm *vm)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; a && i <= vm->vcpus; i++) {
+        const struct ring_consumer *c = &vm->cons[i];
+        bool seen = vm->first_seq[i] != UINT64_MAX;
+        json_t *o = json_pack("{s:I,s:s,s:o,s:o,s:I,s:I}", "index", (json_int_t)i, "kind",
+                              i < vm->vcpus ? "vcpu" : "control", "first_seq",
+                              seen ? json_integer((json_int_t)vm->first_seq[i]) : json_null(),
+                              "next_seq", seen ? json_integer((json_int_t)c->seq_next) : json_null(),
+                              "delivered", (json_int_t)c->delivered, "lost", (json_int_t)c->lost);
+        if (!o || json_array_append_new(a, o) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 static int hvd_cmd_query_vms(struct hvd *d, struct hvd_slot *s, const json_t *args,
                              struct hvk_err *err)
 {
@@ -69,6 +92,13 @@ static int hvd_cmd_query_vms(struct hvd *d, struct hvd_slot *s, const json_t *ar
                               "memory", (json_int_t)vm->memory, "state",
                               hvd_vm_state_name(vm->state), "kernel", vm->kernel, "events",
                               (json_int_t)vm->events, "lost", (json_int_t)vm->lost);
+        json_t *gdb = o ? hvd_gdb_json(vm) : NULL;
+        if (gdb)
+            json_object_set_new(o, "gdb", gdb);
+        if (o && vm->cons && json_object_set_new(o, "rings", hvd_api_rings(vm)) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
         if (!o || json_array_append_new(a, o) < 0) {
             json_decref(a);
             a = NULL;

@@ -10,6 +10,7 @@
 
 #include "hvd.h"
 #include "hvd_telemetry.h"
+#include "hvd_gdb.h"
 
 #define HVD_REGION_MAX (1ull << 31)   /* bytes of ring region hvd maps */
 
@@ -43,6 +44,7 @@ static void hvd_vm_release(struct hvd *d, struct hvd_vm *vm)
 {
     /* Unwatch explicitly: hv may pass one file under two descriptors, and
      * epoll forgets a file only when every descriptor of it is closed. */
+    hvd_gdb_vm_down(d, vm);
     if (d && vm->sock >= 0)
         hvd_watch_del(d, vm->sock);
     if (d && vm->fd_bell_hvd >= 0)
@@ -54,6 +56,8 @@ static void hvd_vm_release(struct hvd *d, struct hvd_vm *vm)
     vm->region = NULL;
     free(vm->cons);
     vm->cons = NULL;
+    free(vm->first_seq);
+    vm->first_seq = NULL;
     free(vm->rbuf);
     vm->rbuf = NULL;
     hvd_vm_close_fd(&vm->sock);
@@ -69,6 +73,7 @@ void hvd_vm_free(struct hvd_vm *vm)
         return;
     hvd_vm_release(NULL, vm);
     hvd_telem_free(vm->telem);
+    hvd_gdb_free(vm);
     free(vm->kernel);
     free(vm);
 }
@@ -106,8 +111,11 @@ int hvd_vm_attach(struct hvd *d, struct hvd_vm *vm, uint64_t ring_size, struct h
                            vm->region->nr_vcpus, vm->vcpus);
     uint32_t ncons = vm->vcpus + 1;
     vm->cons = calloc(ncons, sizeof *vm->cons);
-    if (!vm->cons)
+    vm->first_seq = calloc(ncons, sizeof *vm->first_seq);
+    if (!vm->cons || !vm->first_seq)
         return hvk_err_set(err, "out of memory");
+    for (uint32_t i = 0; i < ncons; i++)
+        vm->first_seq[i] = UINT64_MAX;
     size_t maxp = 0;
     for (uint32_t i = 0; i < ncons; i++) {
         if (ring_consumer_init(&vm->cons[i], vm->region, i, err) < 0)
@@ -224,6 +232,10 @@ static int hvd_vm_drain_ring(struct hvd *d, struct hvd_vm *vm, uint32_t i)
             return -1;
         }
         size_t len = h.size - sizeof h;
+        /* Where this hvd joined the ring: with the consumer's delivered and
+         * lost counts it accounts for every record since (query-vms). */
+        if (vm->first_seq[i] == UINT64_MAX)
+            vm->first_seq[i] = h.seq;
         switch (h.type) {
         case RING_REC_LOST: {
             struct ring_lost l;
@@ -246,6 +258,11 @@ static int hvd_vm_drain_ring(struct hvd *d, struct hvd_vm *vm, uint32_t i)
             break;
         case RING_REC_LIFECYCLE:
             hvd_vm_lifecycle(vm, vm->rbuf, len);
+            break;
+        case RING_REC_STOP:
+            vm->events++;
+            if (!ctl)
+                hvd_gdb_on_stop(d, vm, i, vm->rbuf, len);
             break;
         case RING_REC_CONSOLE:
             vm->console_bytes += len;

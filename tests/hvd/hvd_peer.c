@@ -13,7 +13,8 @@
  *                   ring the doorbell; print "dropped" when hvd hangs up
  *         flood=S   register, then write event records into every vCPU
  *                   ring for S seconds as hv's vCPUs would (never
- *                   blocking); print {"written","dropped","seconds"} JSON
+ *                   blocking), registering again if hvd restarts; print
+ *                   {"written","dropped","seconds","reattached"} JSON
  * hvd's answer is printed on stdout as one line. Exit 0 when the peer did
  * what it was asked, whatever hvd answered (the test judges the answer). */
 #include <errno.h>
@@ -43,6 +44,62 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Connect, send the hello with its descriptors, read hvd's answer into
+ * answer ("(closed)" if none). Returns the socket, or -1 if hvd is absent. */
+static int peer_register(const char *rundir, const char *hello, const char *mode, int ring_fd,
+                         int bell_hvd, int bell_hv, int ram, char *answer, size_t anslen)
+{
+    struct hvk_err err = {{0}};
+    char path[108];
+    if (hvk_rundir_socket(rundir, HVK_REG_SOCKET_NAME, path, sizeof path, &err) < 0)
+        die(err.msg);
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        if (s >= 0)
+            close(s);
+        return -1;
+    }
+    int fds[16] = {ring_fd, bell_hvd, bell_hv, ram};
+    int nfds = HVK_HELLO_NR_FDS;
+    if (!strncmp(mode, "fds=", 4)) {
+        nfds = atoi(mode + 4);
+        if (nfds < 0 || nfds > 16)
+            die("fds=0..16");
+        for (int i = HVK_HELLO_NR_FDS; i < nfds; i++)
+            fds[i] = ram;   /* extras: any descriptor will do */
+    }
+    union {
+        char b[CMSG_SPACE(sizeof fds)];
+        struct cmsghdr align;
+    } cbuf;
+    struct iovec iov = {(void *)hello, strlen(hello)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (nfds) {
+        mh.msg_control = cbuf.b;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    }
+    if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0) {
+        close(s);
+        return -1;
+    }
+    ssize_t n = recv(s, answer, anslen - 1, 0);
+    if (n < 0) {
+        close(s);
+        return -1;
+    }
+    answer[n] = '\0';
+    if (n == 0)
+        snprintf(answer, anslen, "(closed)");
+    return s;
 }
 
 int main(int argc, char **argv)
@@ -97,47 +154,11 @@ int main(int argc, char **argv)
                  size + (strcmp(mode, "ringsize") ? 0 : 4096));
     }
 
-    char path[108];
-    if (hvk_rundir_socket(rundir, HVK_REG_SOCKET_NAME, path, sizeof path, &err) < 0)
-        die(err.msg);
-    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof sa) < 0)
-        die("cannot connect to hvd's registration socket");
-
-    int fds[16] = {ring_fd, bell_hvd, bell_hv, ram};
-    int nfds = HVK_HELLO_NR_FDS;
-    if (!strncmp(mode, "fds=", 4)) {
-        nfds = atoi(mode + 4);
-        if (nfds < 0 || nfds > 16)
-            die("fds=0..16");
-        for (int i = HVK_HELLO_NR_FDS; i < nfds; i++)
-            fds[i] = ram;   /* extras: any descriptor will do */
-    }
-    union {
-        char b[CMSG_SPACE(sizeof fds)];
-        struct cmsghdr align;
-    } cbuf;
-    struct iovec iov = {hello, strlen(hello)};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (nfds) {
-        mh.msg_control = cbuf.b;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-    }
-    if (sendmsg(s, &mh, MSG_NOSIGNAL) < 0)
-        die("sendmsg");
     char answer[1024];
-    ssize_t n = recv(s, answer, sizeof answer - 1, 0);
-    if (n < 0)
-        die("recv");
-    answer[n] = '\0';
-    printf("%s\n", n ? answer : "(closed)");
+    int s = peer_register(rundir, hello, mode, ring_fd, bell_hvd, bell_hv, ram, answer, sizeof answer);
+    if (s < 0)
+        die("cannot register with hvd");
+    printf("%s\n", answer);
     fflush(stdout);
     if (!strstr(answer, "\"welcome\""))
         return 0;
@@ -167,7 +188,26 @@ int main(int argc, char **argv)
         char payload[64] = "fault";
         double t0 = now_s(), t1 = t0;
         /* One writer thread for all rings: the bench measures hvd's side. */
+        unsigned reattached = 0;
+        double retry_at = 0;
         while ((t1 = now_s()) - t0 < secs) {
+            /* Like hv: notice hvd's end (EOF) and register again, the same
+             * memfd, while the vCPUs go on writing (records dropped and
+             * counted meanwhile). */
+            struct pollfd pf = {s, POLLIN, 0};
+            if (s >= 0 && poll(&pf, 1, 0) == 1 && recv(s, answer, sizeof answer, MSG_DONTWAIT) <= 0) {
+                close(s);
+                s = -1;
+            }
+            if (s < 0 && t1 >= retry_at) {
+                s = peer_register(rundir, hello, mode, ring_fd, bell_hvd, bell_hv, ram, answer,
+                                  sizeof answer);
+                if (s >= 0 && !strstr(answer, "\"welcome\""))
+                    die(answer);
+                if (s >= 0)
+                    reattached++;
+                retry_at = t1 + 0.01;
+            }
             for (int k = 0; k < 4096; k++) {
                 unsigned v = (unsigned)k % vcpus;
                 int r = ring_write(&prod[v], RING_REC_FAULT, 0, payload, sizeof payload, &err);
@@ -181,8 +221,8 @@ int main(int argc, char **argv)
         for (unsigned v = 0; v < vcpus; v++)
             for (int tries = 0; ring_flush(&prod[v]) != 0 && tries < 1000; tries++)
                 usleep(1000);
-        printf("{\"written\":%llu,\"dropped\":%llu,\"seconds\":%.3f}\n", (unsigned long long)written,
-               (unsigned long long)dropped, t1 - t0);
+        printf("{\"written\":%llu,\"dropped\":%llu,\"seconds\":%.3f,\"reattached\":%u}\n",
+               (unsigned long long)written, (unsigned long long)dropped, t1 - t0, reattached);
         fflush(stdout);
     }
     /* Stay registered until stdin closes. */
