@@ -421,3 +421,25 @@ int hvctl_client_exec(struct hvctl_client *c, const char *cmd, json_t *args, jso
         return hvk_err_code(err, HVCTL_EXIT_BAD_INPUT);
     }
 }
+
+int hvctl_client_next(struct hvctl_client *c, int timeout_ms, json_t **msg, struct hvk_err *err)
+{
+    *msg = NULL;
+    /* A whole line already buffered needs no wait; else wait for bytes, then
+     * read_msg bounds the rest of the line by the usual timeout. */
+    if (!(c->len && memchr(c->buf, '\n', c->len))) {
+        struct pollfd p = { .fd = c->fd, .events = POLLIN };
+        int n;
+        do
+            n = poll(&p, 1, timeout_ms);
+        while (n < 0 && errno == EINTR && timeout_ms < 0);
+        if (n == 0 || (n < 0 && errno == EINTR))
+            return 0;
+        if (n < 0) {
+            hvk_err_set(err, "poll: %s", strerror(errno));
+            return hvk_err_code(err, HVCTL_EXIT_CONNECT);
+        }
+    }
+    *msg = hvctl_client_read_msg(c, err);
+    return *msg ? 1 : -1;
+}

@@ -51,6 +51,11 @@ int hvctl_client_has_capability(const struct hvctl_client *c, const char *cmd);
 int hvctl_client_exec(struct hvctl_client *c, const char *cmd, json_t *args, json_t **ret,
                       const char **eclass, struct hvk_err *err);
 
+/* After a subscribe: wait up to timeout_ms (-1: forever) for the next
+ * message; 1 and *msg (a new reference to a JSON object: an event, or a
+ * reply nobody waits for) when one came, 0 on timeout, -1 with err->code. */
+int hvctl_client_next(struct hvctl_client *c, int timeout_ms, json_t **msg, struct hvk_err *err);
+
 /* HVCTL_EXIT_* for an hvd error class (docs/api.md "Error classes"). */
 int hvctl_client_class_exit(const char *eclass);
 

@@ -19,6 +19,12 @@ static const struct hvctl_cmd hvctl_cmds[] = {
       hvctl_regs_usage, hvctl_regs_main },
     { "x", "hexdump guest memory (virtual, or physical with --phys)",
       hvctl_x_usage, hvctl_x_main },
+    { "trace", "turn fault tracing on or off, or show its state",
+      hvctl_trace_usage, hvctl_trace_main },
+    { "faults", "classified guest faults: recent ones, or --follow the stream",
+      hvctl_faults_usage, hvctl_faults_main },
+    { "top", "a live view of fault classes, rates, hot RIPs and pages",
+      hvctl_top_usage, hvctl_top_main },
 };
 
 #define HVCTL_NCMDS (sizeof hvctl_cmds / sizeof hvctl_cmds[0])

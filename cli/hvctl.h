@@ -41,12 +41,18 @@ int hvctl_list_main(int argc, char **argv, const struct hvctl_opts *o);
 int hvctl_stack_main(int argc, char **argv, const struct hvctl_opts *o);
 int hvctl_regs_main(int argc, char **argv, const struct hvctl_opts *o);
 int hvctl_x_main(int argc, char **argv, const struct hvctl_opts *o);
+int hvctl_trace_main(int argc, char **argv, const struct hvctl_opts *o);
+int hvctl_faults_main(int argc, char **argv, const struct hvctl_opts *o);
+int hvctl_top_main(int argc, char **argv, const struct hvctl_opts *o);
 extern const char hvctl_walk_usage[];
 extern const char hvctl_maps_usage[];
 extern const char hvctl_list_usage[];
 extern const char hvctl_stack_usage[];
 extern const char hvctl_regs_usage[];
 extern const char hvctl_x_usage[];
+extern const char hvctl_trace_usage[];
+extern const char hvctl_faults_usage[];
+extern const char hvctl_top_usage[];
 
 /* Print "hvctl: <msg>" to stderr and return code. */
 __attribute__((format(printf, 2, 3)))

@@ -18,7 +18,7 @@ _hvctl()
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local cmds="list walk maps stack regs x"
+    local cmds="list walk maps stack regs x trace faults top"
     local global="--json --color=auto --color=always --color=never --rundir --socket --timeout --help"
     local live="--vm --vcpu --rundir --socket --json --help"
 
@@ -36,6 +36,9 @@ _hvctl()
     --socket|--core|--symbols) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --access) COMPREPLY=($(compgen -W "r w x" -- "$cur")); return ;;
     --vcpu|--cr3|--efer|--maxphyaddr|--timeout|--max-frames|--raw) return ;;
+    --vectors) COMPREPLY=($(compgen -W "pf gp ud de df pf,gp pf,ud pf,gp,ud" -- "$cur")); return ;;
+    --class) COMPREPLY=($(compgen -W "guest guest.not_present guest.protection guest.protection.write guest.protection.user guest.protection.nx guest.reserved_bit guest.spurious stage2 stage2.mmio stage2.fault_in exception exception.gp exception.ud exception.pf" -- "$cur")); return ;;
+    --depth|--sample|--limit|--interval) return ;;
     esac
 
     if [[ -z $cmd ]]; then
@@ -46,7 +49,12 @@ _hvctl()
         fi
         return
     fi
+    if [[ $cmd == trace && $cur != -* ]]; then
+        COMPREPLY=($(compgen -W "on off" -- "$cur"))
+        return
+    fi
     [[ $cur == -* ]] || return
+    local tele="--vm --rundir --socket --json --help"
     case $cmd in
     list)  COMPREPLY=($(compgen -W "--names --json --rundir --socket --help" -- "$cur")) ;;
     walk)  COMPREPLY=($(compgen -W "$live --access --user --cr3 --core --efer --maxphyaddr" -- "$cur")) ;;
@@ -54,6 +62,9 @@ _hvctl()
     stack) COMPREPLY=($(compgen -W "$live --max-frames --raw --symbols" -- "$cur")) ;;
     regs)  COMPREPLY=($(compgen -W "$live" -- "$cur")) ;;
     x)     COMPREPLY=($(compgen -W "$live --phys" -- "$cur")) ;;
+    trace) COMPREPLY=($(compgen -W "$tele --vectors --stage2 --depth --sample" -- "$cur")) ;;
+    faults) COMPREPLY=($(compgen -W "$tele --follow --class --limit --symbols" -- "$cur")) ;;
+    top)   COMPREPLY=($(compgen -W "$tele --once --interval --symbols" -- "$cur")) ;;
     esac
 }
 complete -F _hvctl hvctl
