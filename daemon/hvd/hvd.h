@@ -37,7 +37,7 @@
 
 enum hvd_watch_kind {
     HVD_W_API_LISTEN, HVD_W_REG_LISTEN, HVD_W_SIGNAL, HVD_W_CLIENT,
-    HVD_W_VM_SOCK, HVD_W_VM_BELL,
+    HVD_W_VM_SOCK, HVD_W_VM_BELL, HVD_W_GDB,
 };
 
 /* What epoll_event.data.ptr points at. */
@@ -81,9 +81,12 @@ struct hvd_vm {
     uint64_t events, lost, replies, unmatched, console_bytes;
     char gone_why[160];
     struct hvd_telem *telem;      /* fault telemetry (hvd_telemetry.c), NULL until used */
+    struct hvd_gdb *gdb;          /* the VM's gdb server (hvd_gdb.c), or NULL */
 };
 
 struct hvd_client;
+struct hvd;
+struct hvd_gdb;
 
 /* One request's place in its client's reply order. */
 struct hvd_slot {
@@ -131,6 +134,11 @@ struct hvd_req {
     struct hvd_slot *slot;
     uint32_t cmd;
     uint32_t index;               /* translate: which address */
+    /* Internal requests (no slot): the answer goes to cb instead. */
+    void (*cb)(struct hvd *d, void *ctx, uint64_t tag, int32_t st, json_t *value, const char *cls,
+               const char *desc);
+    void *ctx;
+    uint64_t tag;
 };
 
 struct hvd {
@@ -232,6 +240,13 @@ int hvd_req_init(struct hvd *d);
 /* Send one request; 0 sent, 1 ring full, -1 error (err set). */
 int hvd_req_send(struct hvd *d, struct hvd_vm *vm, struct hvd_slot *slot, uint32_t cmd,
                  uint32_t vcpu, json_t *args, uint32_t index, struct hvk_err *err);
+/* Same, for hvd's own users (the gdb glue): no slot; cb gets the answer
+ * exactly once (value stolen, NULL on error with cls/desc set), also for a
+ * timeout or the VM going away; never from inside this call. */
+int hvd_req_send_cb(struct hvd *d, struct hvd_vm *vm, uint32_t cmd, uint32_t vcpu, json_t *args,
+                    void (*cb)(struct hvd *, void *, uint64_t, int32_t, json_t *, const char *,
+                               const char *),
+                    void *ctx, uint64_t tag, struct hvk_err *err);
 void hvd_req_on_reply(struct hvd *d, struct hvd_vm *vm, const struct ring_rec_hdr *hdr,
                       const void *payload);
 void hvd_req_fail_vm(struct hvd *d, struct hvd_vm *vm, const char *why);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "hvd_gdb.h"
 
 int hvd_watch_add(struct hvd *d, int fd, uint32_t events, struct hvd_watch *w)
 {
@@ -108,6 +109,9 @@ static void hvd_dispatch(struct hvd *d, struct epoll_event *ev)
     }
     case HVD_W_VM_BELL:
         hvd_vm_drain(d, w->obj);
+        break;
+    case HVD_W_GDB:
+        hvd_gdb_on_event(d, w, ev->events);
         break;
     }
 }

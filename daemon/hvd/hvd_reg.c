@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hvd.h"
+#include "hvd_gdb.h"
 
 #define HVD_HELLOS_MAX 64   /* connections waiting for their hello */
 
@@ -222,6 +223,7 @@ void hvd_reg_on_hello(struct hvd *d, struct hvd_vm *vm)
     vm->next = d->vms;
     d->vms = vm;
     vm->state = HVD_VM_RUNNING;
+    hvd_gdb_vm_up(d, vm);
     hvd_reg_answer(vm->sock, json_pack("{s:{s:i}}", "welcome", "proto", HVK_PROTO_VERSION));
     hvd_log("vm '%s' registered: pid %lld, %u vCPUs, %llu MiB, ring %zu bytes", vm->name, vm->pid,
             vm->vcpus, (unsigned long long)(vm->memory >> 20), vm->size);

@@ -65,28 +65,62 @@ static void hvd_req_unlink(struct hvd *d, struct hvd_req *r)
     else
         d->fifo_tail = r->prev;
     r->vm->inflight--;
-    r->slot->outstanding--;
+    if (r->slot)
+        r->slot->outstanding--;
 }
+
+static struct hvd_req *hvd_req_post(struct hvd *d, struct hvd_vm *vm, struct hvd_slot *slot,
+                                    uint32_t cmd, uint32_t vcpu, json_t *args, uint32_t index,
+                                    int *rc_out, struct hvk_err *err);
 
 int hvd_req_send(struct hvd *d, struct hvd_vm *vm, struct hvd_slot *slot, uint32_t cmd,
                  uint32_t vcpu, json_t *args, uint32_t index, struct hvk_err *err)
 {
+    int rc;
+    hvd_req_post(d, vm, slot, cmd, vcpu, args, index, &rc, err);
+    return rc;
+}
+
+int hvd_req_send_cb(struct hvd *d, struct hvd_vm *vm, uint32_t cmd, uint32_t vcpu, json_t *args,
+                    void (*cb)(struct hvd *, void *, uint64_t, int32_t, json_t *, const char *,
+                               const char *),
+                    void *ctx, uint64_t tag, struct hvk_err *err)
+{
+    int rc;
+    struct hvd_req *r = hvd_req_post(d, vm, NULL, cmd, vcpu, args, 0, &rc, err);
+    if (r) {
+        r->cb = cb;
+        r->ctx = ctx;
+        r->tag = tag;
+    }
+    return rc;
+}
+
+static struct hvd_req *hvd_req_post(struct hvd *d, struct hvd_vm *vm, struct hvd_slot *slot,
+                                    uint32_t cmd, uint32_t vcpu, json_t *args, uint32_t index,
+                                    int *rc_out, struct hvk_err *err)
+{
+    *rc_out = -1;
     char *text = json_dumps(args, JSON_COMPACT);
-    if (!text)
-        return hvk_err_set(err, "out of memory");
+    if (!text) {
+        hvk_err_set(err, "out of memory");
+        return NULL;
+    }
     size_t len = strlen(text);
     struct hvd_req *r = calloc(1, sizeof *r);
     if (!r || len > HVK_CMD_ARGS_MAX) {
         free(text);
+        hvk_err_set(err, r ? "arguments too large" : "out of memory");
         free(r);
-        return hvk_err_set(err, r ? "arguments too large" : "out of memory");
+        return NULL;
     }
     uint64_t id = d->next_id++;
     int rc = ring_cmd_send(&vm->prod, id, cmd, vcpu, text, (uint32_t)len, err);
     free(text);
     if (rc != RING_OK) {
         free(r);
-        return rc == RING_FULL ? 1 : -1;
+        *rc_out = rc == RING_FULL ? 1 : -1;
+        return NULL;
     }
     /* ring_commit rang hv's doorbell if its control service asked for it. */
     r->id = id;
@@ -105,10 +139,12 @@ int hvd_req_send(struct hvd *d, struct hvd_vm *vm, struct hvd_slot *slot, uint32
         d->fifo_head = r;
     d->fifo_tail = r;
     vm->inflight++;
-    slot->outstanding++;
+    if (slot)
+        slot->outstanding++;
     if (++d->hcount > d->hsize)
         hvd_req_grow(d);
-    return 0;
+    *rc_out = 0;
+    return r;
 }
 
 static const char *hvd_req_class(int32_t st)
@@ -135,8 +171,15 @@ static void hvd_req_finish(struct hvd *d, struct hvd_req *r, int32_t st, json_t 
 {
     struct hvd_slot *s = r->slot;
     uint32_t index = r->index;
+    void (*cb)(struct hvd *, void *, uint64_t, int32_t, json_t *, const char *, const char *) = r->cb;
+    void *ctx = r->ctx;
+    uint64_t tag = r->tag;
     hvd_req_unlink(d, r);
     free(r);
+    if (!s) {   /* hvd's own request (hvd_req_send_cb) */
+        cb(d, ctx, tag, st, value, cls, desc);
+        return;
+    }
     if (s->addrs) {   /* translate: one address of many */
         if (s->failed) {
             json_decref(value);
