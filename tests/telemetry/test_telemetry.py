@@ -289,6 +289,69 @@ def tracing_off(env, S):
     c.close()
 
 
+def hvctl_cli(env, S, hvctl, guest_elf):
+    """hvctl trace/faults/top against the same hvd: exit codes, JSON that
+    validates, text that agrees with hvd's numbers, RIPs named by the ELF."""
+    import subprocess
+    name = "cli"
+
+    def run(*args, timeout=60):
+        p = subprocess.run([hvctl, "--rundir", env.rundir] + list(args), capture_output=True, text=True, timeout=timeout)
+        return p.returncode, p.stdout, p.stderr
+
+    c = Sub(env.sock)
+    p = env.start_hv(name, 1, ["--cmdline", "beat=0", "--stats"])
+    env.wait_vm(c, name)
+    env.wait_guest_tables(c, name)
+    rc, out, err = run("trace", "on", "--vm", name, "--vectors", "ud", "--depth", "3")
+    check(rc == 0 and "ud (armed" in out and "stack depth: 3" in out, "hvctl trace on: %d %r %r" % (rc, out, err))
+    rc, out, err = run("trace", "off", "--vectors", "ud")
+    check(rc == 2, "trace off --vectors must be a usage error, got %d" % rc)
+    rc, out, err = run("trace", "on", "--vm", "nope")
+    check(rc == 4, "trace on an unknown VM: exit %d, want 4 (%s)" % (rc, err))
+    deadline = time.time() + 60
+    while ok(c.call("query-fault-stats", {"vm": name}), "stats")["total"] < 3:
+        check(time.time() < deadline, "no #UD traced within 60 s")
+        time.sleep(0.2)
+    # --follow streams: what it prints validates and is of the VM
+    try:
+        fp = subprocess.run([hvctl, "--rundir", env.rundir, "faults", "--follow", "--json", "--vm", name],
+                            capture_output=True, text=True, timeout=4)
+        check(False, "faults --follow ended by itself: %d %r" % (fp.returncode, fp.stderr))
+    except subprocess.TimeoutExpired as e:
+        lines = (e.stdout or b"").decode().splitlines() if isinstance(e.stdout, bytes) else (e.stdout or "").splitlines()
+    check(lines, "faults --follow printed nothing in 4 s")
+    for line in lines:
+        ev = json.loads(line)
+        S.check("lost-event" if ev["event"] == "LOST" else "fault-event", ev, "hvctl faults --follow --json")
+    rc, out, err = run("trace", "off", "--vm", name)
+    check(rc == 0 and "vectors: none" in out, "hvctl trace off: %d %r" % (rc, out))
+    time.sleep(0.5)
+    st = ok(c.call("query-fault-stats", {"vm": name}), "stats")
+    rc, out, err = run("faults", "--vm", name, "--limit", "5", "--json")
+    evs = [json.loads(x) for x in out.splitlines()]
+    check(rc == 0 and 1 <= len(evs) <= 5, "faults --json: %d, %d lines" % (rc, len(evs)))
+    for ev in evs:
+        S.check("fault-event", ev, "hvctl faults --json")
+    rc, out, err = run("faults", "--vm", name, "--limit", "5", "--symbols", guest_elf)
+    check(rc == 0 and len(out.splitlines()) == len(evs), "faults text: %d %r %r" % (rc, out, err))
+    for line in out.splitlines():
+        check(" exception.ud " in line and "rip=0x" in line and "<" in line and ">" in line,
+              "a #UD line without its class or a symbolized RIP: %r" % line)
+    rc, out, err = run("faults", "--vm", name, "--symbols", "/nonexistent")
+    check(rc == 4, "a missing symbol file: exit %d" % rc)
+    rc, out, err = run("top", "--once", "--vm", name)
+    check(rc == 0, "top --once: %d %s" % (rc, err))
+    m = re.search(r"^exception\.ud\s+(\d+)", out, re.M)
+    check(m and int(m.group(1)) == st["by_class"]["exception.ud"], "top shows %r, hvd counted %r" % (out, st["by_class"]))
+    rc, out, err = run("top", "--json", "--vm", name)
+    check(rc == 0, "top --json: %d" % rc)
+    S.check_def("query-fault-stats", "return", json.loads(out), "hvctl top --json")
+    p.terminate()
+    p.wait(timeout=30)
+    c.close()
+
+
 def run(argv):
     hvd_bin, hv_bin, sdir = argv[:3]
     reps = int(os.environ.get("TELEMETRY_REPS", "60"))
@@ -300,6 +363,8 @@ def run(argv):
         faults_mode(env, S, reps)
         workload(env, S)
         tracing_off(env, S)
+        if len(argv) >= 5:
+            hvctl_cli(env, S, argv[3], argv[4])
         env.stop_hvd()
     except T.Fail as e:
         raise T.Fail("%s\n%s" % (e, env.logs()))
