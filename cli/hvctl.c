@@ -25,6 +25,8 @@ static const struct hvctl_cmd hvctl_cmds[] = {
       hvctl_faults_usage, hvctl_faults_main },
     { "top", "a live view of fault classes, rates, hot RIPs and pages",
       hvctl_top_usage, hvctl_top_main },
+    { "gdb", "the gdb command line that attaches to a VM (hvd's GDB server)",
+      hvctl_gdb_usage, hvctl_gdb_main },
 };
 
 #define HVCTL_NCMDS (sizeof hvctl_cmds / sizeof hvctl_cmds[0])

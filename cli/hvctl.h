@@ -44,6 +44,7 @@ int hvctl_x_main(int argc, char **argv, const struct hvctl_opts *o);
 int hvctl_trace_main(int argc, char **argv, const struct hvctl_opts *o);
 int hvctl_faults_main(int argc, char **argv, const struct hvctl_opts *o);
 int hvctl_top_main(int argc, char **argv, const struct hvctl_opts *o);
+int hvctl_gdb_main(int argc, char **argv, const struct hvctl_opts *o);
 extern const char hvctl_walk_usage[];
 extern const char hvctl_maps_usage[];
 extern const char hvctl_list_usage[];
@@ -53,6 +54,7 @@ extern const char hvctl_x_usage[];
 extern const char hvctl_trace_usage[];
 extern const char hvctl_faults_usage[];
 extern const char hvctl_top_usage[];
+extern const char hvctl_gdb_usage[];
 
 /* Print "hvctl: <msg>" to stderr and return code. */
 __attribute__((format(printf, 2, 3)))

@@ -18,7 +18,7 @@ _hvctl()
     COMPREPLY=()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
-    local cmds="list walk maps stack regs x trace faults top"
+    local cmds="list walk maps stack regs x trace faults top gdb"
     local global="--json --color=auto --color=always --color=never --rundir --socket --timeout --help"
     local live="--vm --vcpu --rundir --socket --json --help"
 
@@ -65,6 +65,7 @@ _hvctl()
     trace) COMPREPLY=($(compgen -W "$tele --vectors --stage2 --depth --sample" -- "$cur")) ;;
     faults) COMPREPLY=($(compgen -W "$tele --follow --class --limit --symbols" -- "$cur")) ;;
     top)   COMPREPLY=($(compgen -W "$tele --once --interval --symbols" -- "$cur")) ;;
+    gdb)   COMPREPLY=($(compgen -W "$tele" -- "$cur")) ;;
     esac
 }
 complete -F _hvctl hvctl
