@@ -18,7 +18,10 @@
 
 static void hvd_client_update(struct hvd *d, struct hvd_client *c)
 {
-    uint32_t ev = EPOLLRDHUP;
+    /* After the client's EOF (closing), RDHUP would stay ready: leave it out
+     * or the level-triggered loop spins until the last answer. EPOLLHUP
+     * (the client closed both ways) is always reported. */
+    uint32_t ev = c->closing ? 0 : EPOLLRDHUP;
     /* Stop reading while too many answers are pending: the socket buffer
      * then pushes back on the client, not on hvd's memory. */
     if (!c->closing && c->nslots < HVD_CLIENT_INFLIGHT)
@@ -125,7 +128,7 @@ static int hvd_client_write(struct hvd *d, struct hvd_client *c)
         hvd_buf_consume(&c->out, (size_t)n);
     }
     hvd_sub_refill(c);   /* LOST notices owed to a subscriber, now that there is room */
-    if (c->closing && c->out.len == c->out.off) {
+    if (c->closing && !c->head && c->out.len == c->out.off) {
         hvd_client_close(d, c, "closed its side");
         return -1;
     }
@@ -217,6 +220,12 @@ void hvd_client_process(struct hvd *d, struct hvd_client *c)
 void hvd_client_on_event(struct hvd *d, struct hvd_client *c, uint32_t events)
 {
     unsigned serial = c->serial;
+    if (events & (EPOLLHUP | EPOLLERR)) {
+        /* Closed both ways: answers can no longer be delivered. A client
+         * that only shut down its writing side (RDHUP) still gets them. */
+        hvd_client_close(d, c, events & EPOLLERR ? "socket error" : "hung up");
+        return;
+    }
     if (events & EPOLLOUT) {
         if (hvd_client_write(d, c) < 0)
             return;

@@ -145,6 +145,16 @@ def test_bad_requests(c):
     # a line over 64 MiB is discarded up to its newline
     line = b'{"execute": "query-version", "id": "' + b"x" * (64 << 20) + b'"}\n'
     err(c, "TooLarge", raw=line)
+    # a client that shuts down its writing side still gets every answer
+    import socket
+    h = T.Client(c.s.getpeername())
+    h.send_raw(b'{"execute": "walk", "arguments": {"vm": "g1", "gva": "0x400000"}, "id": 1}\n'
+               b'{"execute": "query-version", "id": 2}\n'
+               b'{"execute": "maps", "arguments": {"vm": "g1"}, "id": 3}\n')
+    h.s.shutdown(socket.SHUT_WR)
+    got = [h.read().get("id") for _ in range(3)]
+    T.check(got == [1, 2, 3], "half-closed client got %r" % got)
+    T.check(h.s.recv(1) == b"", "hvd did not close after the last answer")
     # pipelined requests are answered in order, immediate and forwarded mixed
     reqs = []
     for i in range(60):

@@ -6,6 +6,7 @@ and the sockets: mode 0600, a live hvd refused, a stale socket replaced."""
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -119,6 +120,16 @@ def run(argv):
         T.check("welcome" in ans, repr(ans))
         req = b'{"execute": "walk", "arguments": {"vm": "mute", "gva": "0x1000"}}\n'
         conns = [T.Client(env.sock, timeout=40) for _ in range(48)]
+        # one more client asks, then shuts down its writing side (like
+        # `socat` at the end of its input): it still gets its answers, and
+        # hvd does not spin while it waits for them
+        half = T.Client(env.sock, timeout=40)
+        half.send_raw(b'{"execute": "query-version", "id": 1}\n' + req.replace(b"}}", b'}, "id": 2}', 1))
+        half.s.shutdown(socket.SHUT_WR)
+        def cpu():
+            f = open("/proc/%d/stat" % env.hvd.pid).read().rsplit(")", 1)[1].split()
+            return int(f[11]) + int(f[12])
+        cpu0 = cpu()
         t0 = time.time()
         for cl in conns:
             cl.send_raw(req * 16)
@@ -130,6 +141,13 @@ def run(argv):
                 classes[k] = classes.get(k, 0) + 1
             cl.close()
         took = time.time() - t0
+        r1, r2 = half.read(), half.read()
+        T.check(r1.get("id") == 1 and "return" in r1 and r2.get("id") == 2 and
+                r2.get("error", {}).get("class") in ("Timeout", "Busy"), "half-closed client: %r %r" % (r1, r2))
+        T.check(half.s.recv(1) == b"", "hvd did not close after answering a half-closed client")
+        ticks = cpu() - cpu0
+        print("hvd CPU while waiting: %d ticks in %.1f s" % (ticks, took))
+        T.check(ticks < 50, "hvd used %d ticks of CPU while requests waited %.0f s" % (ticks, took))
         T.check(classes.get("Busy", 0) > 0 and classes.get("Timeout", 0) > 0 and
                 classes.get("Busy", 0) + classes.get("Timeout", 0) == 48 * 16,
                 "expected only Busy and Timeout, got %r" % classes)
