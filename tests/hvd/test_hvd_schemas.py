@@ -3,6 +3,7 @@ example that validates, every command hvd announces has a schema, and the
 greeting and errors of a real hvd (no VM needed) validate."""
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hvdtest as T  # noqa: E402
@@ -28,6 +29,32 @@ def run(argv):
         except T.Fail:
             continue
         raise T.Fail("%s accepted an invalid object %r" % (name, bad))
+
+    # the command line
+    import subprocess
+    r = subprocess.run([hvd_bin, "--version"], capture_output=True, text=True, timeout=10)
+    T.check(r.returncode == 0 and r.stdout.startswith("hvd 0."), "--version: %r" % r.stdout)
+    r = subprocess.run([hvd_bin, "--help"], capture_output=True, text=True, timeout=10)
+    T.check(r.returncode == 0 and "--rundir" in r.stdout and "--socket" in r.stdout, "--help: %r" % r.stdout)
+    for bad in (["--bogus"], ["extra"], ["--rundir"]):
+        r = subprocess.run([hvd_bin] + bad, capture_output=True, text=True, timeout=10)
+        T.check(r.returncode == 2 and "usage" in r.stderr, "%r: rc %d %r" % (bad, r.returncode, r.stderr))
+
+    # --socket puts the API elsewhere; registration stays in the rundir
+    env = T.Env(hvd_bin)
+    try:
+        alt = os.path.join(env.dir, "alt.sock")
+        p = subprocess.Popen([hvd_bin, "--rundir", env.rundir, "--socket", alt], stderr=subprocess.DEVNULL)
+        env.procs.append(p)
+        deadline = time.time() + 10
+        while not os.path.exists(alt):
+            T.check(time.time() < deadline and p.poll() is None, "hvd --socket did not listen")
+            time.sleep(0.02)
+        T.check("return" in T.Client(alt).call("query-version"), "no API on --socket path")
+        T.check(os.path.exists(os.path.join(env.rundir, "hvd-reg.sock")), "no registration socket")
+        T.check(not os.path.exists(env.sock), "default API socket created despite --socket")
+    finally:
+        env.close()
 
     env = T.Env(hvd_bin)
     try:
