@@ -18,6 +18,7 @@
 #include "boot/embedded_guest.h"
 #include "boot/pvh.h"
 #include "core/hvd_link.h"
+#include "core/lazymem.h"
 #include "core/machine.h"
 #include "core/runctl.h"
 #include "core/trace.h"
@@ -38,6 +39,7 @@ struct hv_run_opts {
     const char *trace;            /* --trace VECTORS */
     bool trace_stage2;
     bool allow_write;
+    bool lazy_mem;
     bool no_hvd;
     uint64_t mem;
     unsigned vcpus;
@@ -75,6 +77,8 @@ static void usage_run(FILE *f)
         "      --trace VECTORS trace these exceptions from the start (e.g. pf or pf,gp,ud; at most 4)\n"
         "      --trace-stage2  trace MMIO exits as stage2.mmio events\n"
         "      --allow-write   let debuggers write guest memory and registers (off: refused)\n"
+        "      --lazy-mem      back guest RAM on first touch (userfaultfd); with --trace-stage2\n"
+        "                      each first touch is a stage2.fault_in event\n"
         "  -h, --help          this help\n"
         "\n"
         "Exit status:\n"
@@ -156,7 +160,7 @@ static int usage_error(const char *fmt, ...)
 /* Returns -1 on success, else the exit status to leave with. */
 static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
 {
-    enum { OPT_NAME = 256, OPT_CONSOLE, OPT_STATS, OPT_RUNDIR, OPT_NO_HVD, OPT_TRACE, OPT_TRACE_STAGE2, OPT_ALLOW_WRITE };
+    enum { OPT_NAME = 256, OPT_CONSOLE, OPT_STATS, OPT_RUNDIR, OPT_NO_HVD, OPT_TRACE, OPT_TRACE_STAGE2, OPT_ALLOW_WRITE, OPT_LAZY_MEM };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "cmdline", required_argument, NULL, 'c' },
@@ -170,6 +174,7 @@ static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
         { "trace", required_argument, NULL, OPT_TRACE },
         { "trace-stage2", no_argument, NULL, OPT_TRACE_STAGE2 },
         { "allow-write", no_argument, NULL, OPT_ALLOW_WRITE },
+        { "lazy-mem", no_argument, NULL, OPT_LAZY_MEM },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -222,6 +227,7 @@ static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
         }
         case OPT_TRACE_STAGE2: o->trace_stage2 = true; break;
         case OPT_ALLOW_WRITE: o->allow_write = true; break;
+        case OPT_LAZY_MEM: o->lazy_mem = true; break;
         case 'h': usage_run(stdout); return 0;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -437,6 +443,11 @@ static int cmd_run(int argc, char **argv)
             goto out;
         }
     }
+    if (o.lazy_mem && hv_lazymem_start(vm, &err) < 0) {
+        fprintf(stderr, "hv: --lazy-mem: %s\n", err.msg);
+        rc = HV_EXIT_NO_KVM;
+        goto out;
+    }
     if (hv_vm_start(vm, &err) < 0) {
         fprintf(stderr, "hv: %s\n", err.msg);
         hv_vm_join(vm);
@@ -448,6 +459,7 @@ static int cmd_run(int argc, char **argv)
         print_exit_stats(vm);
 out:
     if (vm) {
+        hv_lazymem_stop(vm);
         hv_trace_destroy(vm->trace);
         vm->trace = NULL;
     }

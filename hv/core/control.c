@@ -383,6 +383,7 @@ static struct control_answer do_vcpus(struct hv_control *c)
                                                   (json_int_t)ec[KVM_EXIT_MMIO], "debug", (json_int_t)ec[KVM_EXIT_DEBUG],
                                                   "hlt", (json_int_t)ec[KVM_EXIT_HLT], "intr",
                                                   (json_int_t)ec[KVM_EXIT_INTR]));
+        json_object_set_new(v, "fault_ins", json_integer((json_int_t)vm->vcpus[i].fault_ins));
         if (hv_snapshot_take(&vm->vcpus[i], &s, &err) == 0) {
             json_object_set_new(v, "rip", hvjson_hex(s.regs.rip));
             json_object_set_new(v, "cpl", json_integer(s.sregs.cs.selector & 3));

@@ -258,6 +258,18 @@ void hv_trace_on_mmio(struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is_
     trace_emit(vcpu, &rec);
 }
 
+void hv_trace_on_fault_in(struct hv_vcpu *vcpu, uint64_t gpa)
+{
+    struct hv_trace *t = vcpu->vm->trace;
+    if (!t || !atomic_load_explicit(&t->stage2, memory_order_relaxed))
+        return;
+    if (!trace_sampled(t, &t->counters[vcpu->index]))
+        return;
+    struct hvk_fault_rec rec;
+    trace_record_fault_in(t, vcpu, gpa, &rec);
+    trace_emit(vcpu, &rec);
+}
+
 int hv_trace_parse_vectors(const char *list, uint32_t *mask, struct hvk_err *err)
 {
     char buf[256];

@@ -88,6 +88,9 @@ void hv_trace_on_breakpoint(struct hv_vcpu *vcpu, int slot);
 /* vCPU thread: an MMIO exit (before the device handles it). */
 void hv_trace_on_mmio(struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is_write, const uint8_t *data);
 
+/* vCPU thread: this vCPU touched guest RAM page `gpa` first (--lazy-mem). */
+void hv_trace_on_fault_in(struct hv_vcpu *vcpu, uint64_t gpa);
+
 /* Parse "pf,gp,ud" (names of hvk_vector_name, or numbers) into a bitmask. */
 int hv_trace_parse_vectors(const char *list, uint32_t *mask, struct hvk_err *err);
 

@@ -133,3 +133,24 @@ void trace_record_mmio(struct hv_trace *t, struct hv_vcpu *vcpu, uint64_t gpa, u
         rec->walk_level = 0xff;
     }
 }
+
+void trace_record_fault_in(struct hv_trace *t, struct hv_vcpu *vcpu, uint64_t gpa, struct hvk_fault_rec *rec)
+{
+    (void)t;
+    struct hv_snapshot s;
+    struct x86_fault_frame frame = { 0 };
+    uint64_t cr3 = 0;
+    if (hv_snapshot_take(vcpu, &s, NULL) == 0) {
+        frame = (struct x86_fault_frame){ .rip = s.regs.rip, .rsp = s.regs.rsp, .rflags = s.regs.rflags,
+                                          .cs = s.sregs.cs.selector, .ss = s.sregs.ss.selector };
+        cr3 = s.sregs.cr3;
+    }
+    if (x86_fault_rec_fault_in(rec, vcpu->index, cr3, &frame, gpa, NULL) < 0) {
+        memset(rec, 0, sizeof *rec);
+        rec->vcpu = vcpu->index;
+        rec->cls = HVK_FC_STAGE2_FAULT_IN;
+        rec->vector = 0xff;
+        rec->walk_level = 0xff;
+        rec->addr = rec->gpa = gpa;
+    }
+}

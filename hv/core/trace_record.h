@@ -21,4 +21,7 @@ void trace_record_exception(struct hv_trace *t, struct hv_vcpu *vcpu, unsigned v
 void trace_record_mmio(struct hv_trace *t, struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is_write,
                        const uint8_t *data, struct hvk_fault_rec *rec);
 
+/* A first touch of lazily backed RAM. */
+void trace_record_fault_in(struct hv_trace *t, struct hv_vcpu *vcpu, uint64_t gpa, struct hvk_fault_rec *rec);
+
 #endif

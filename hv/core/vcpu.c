@@ -12,6 +12,7 @@
 
 #include "cpuid.h"
 #include "guestdbg.h"
+#include "lazymem.h"
 #include "vm.h"
 
 #define HV_KICK_SIGNAL SIGUSR1
@@ -144,6 +145,7 @@ void *hv_vcpu_thread(void *arg)
     struct hv_vcpu *vcpu = arg;
     struct hv_vm *vm = vcpu->vm;
 
+    atomic_store(&vcpu->tid, (int)gettid());
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, HV_KICK_SIGNAL);
@@ -156,7 +158,12 @@ void *hv_vcpu_thread(void *arg)
             hv_vm_end(vm, HV_EXIT_INTERNAL);
             break;
         }
-        if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+        int run_rc = ioctl(vcpu->fd, KVM_RUN, 0);
+        int run_errno = errno;
+        if (vm->lazymem)
+            hv_lazymem_drain(vcpu);
+        errno = run_errno;
+        if (run_rc < 0) {
             if (errno == EINTR || errno == EAGAIN) {
                 __atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
                 vcpu->exit_count[KVM_EXIT_INTR]++;

@@ -4,6 +4,7 @@
 #define HV_VCPU_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,6 +23,8 @@ struct hv_vcpu {
     pthread_t thread;
     bool thread_started;
     bool halted;                 /* halted for good; protected by vm->lock */
+    _Atomic int tid;             /* the vCPU thread's kernel tid (0 before it runs) */
+    uint64_t fault_ins;          /* pages this vCPU touched first (--lazy-mem) */
     /* Guest debugging (guestdbg.c); touched only by this vCPU's thread. */
     unsigned dbg_applied;        /* vm->dbg.generation last applied */
     bool dbg_dirty;              /* per-vCPU state changed: re-apply */

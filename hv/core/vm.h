@@ -17,6 +17,7 @@
 struct hv_vcpu;
 struct hv_trace;
 struct hv_runctl;
+struct hv_lazymem;
 struct kvm_cpuid2;
 
 /* hv's exit statuses (docs/guest-abi.md keeps the table users read). */
@@ -83,6 +84,7 @@ struct hv_vm {
     struct hv_guestdbg dbg;       /* the four debug registers */
     struct hv_trace *trace;       /* fault tracing, or NULL (trace.c) */
     struct hv_runctl *runctl;     /* debugger run control, or NULL (runctl.c) */
+    struct hv_lazymem *lazymem;   /* --lazy-mem, or NULL (lazymem.c) */
 
     /* Lifecycle. lock protects everything below; cond signals any change.
      * attention is set whenever a vCPU must look at the state before its
