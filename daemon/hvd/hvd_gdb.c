@@ -245,20 +245,27 @@ static int hvd_gdb_flush(struct hvd_gdb *g)
 
 /* ---- the target ops ---- */
 
+/* The vCPU's registers of this stop: 0 cached, GDB_PENDING, GDB_ERR. */
+static int hvd_gdb_regs(struct hvd_gdb *g, uint32_t vcpu)
+{
+    if (g->regs[vcpu])
+        return 0;
+    int r = hvd_gdb_op(g, RING_CMD_REGS, vcpu, 0, 0, 0, json_pack("{s:i}", "vcpu", (int)vcpu));
+    if (r <= 0)
+        return r < 0 ? GDB_ERR : GDB_PENDING;
+    if (g->pend.st != RING_ST_OK || !json_is_object(g->pend.v))
+        return GDB_ERR;
+    g->regs[vcpu] = json_incref(g->pend.v);
+    return 0;
+}
+
 static int hvd_gdb_read_reg(void *t, gdb_tid_t tid, int regnum, uint8_t *buf, size_t size)
 {
     struct hvd_gdb *g = t;
     uint32_t vcpu = hvd_gdb_vcpu(g, tid);
-    if (!g->regs[vcpu]) {
-        int r = hvd_gdb_op(g, RING_CMD_REGS, vcpu, 0, 0, 0, json_pack("{s:i}", "vcpu", (int)vcpu));
-        if (r < 0)
-            return GDB_ERR;
-        if (r == 0)
-            return GDB_PENDING;
-        if (g->pend.st != RING_ST_OK || !json_is_object(g->pend.v))
-            return GDB_ERR;
-        g->regs[vcpu] = json_incref(g->pend.v);
-    }
+    int rr = hvd_gdb_regs(g, vcpu);
+    if (rr < 0)
+        return rr;
     const json_t *j = g->regs[vcpu];
     static const char *const gpr[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
                                       "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip"};
@@ -575,6 +582,10 @@ static int hvd_gdb_monitor(void *t, struct gdb_stub *s, const char *cmd)
         uint64_t gva = strtoull(a, &end, 0);
         if (errno || end == a || *end)
             return hvd_gdb_say(s, "walk: '%s' is not an address (hex 0x... or decimal)\n", a);
+        /* the CR3 first, as hvctl walk: the header shows what the walk used */
+        int rr = hvd_gdb_regs(g, vcpu);
+        if (rr == GDB_PENDING)
+            return rr;
         int r = hvd_gdb_op(g, RING_CMD_WALK, vcpu, gva, 0, 1,
                            json_pack("{s:i,s:o,s:s,s:b}", "vcpu", (int)vcpu, "gva", hvjson_hex(gva), "access", "r",
                                      "user", false));
@@ -587,7 +598,7 @@ static int hvd_gdb_monitor(void *t, struct gdb_stub *s, const char *cmd)
         uint64_t cr3, *pcr3 = NULL;
         if (hvctl_jparse_walk(g->pend.v, &w, &err) < 0)
             return hvd_gdb_say(s, "walk: hv's answer is malformed: %s\n", err.msg);
-        if (hvctl_jparse_hex(json_object_get(g->pend.v, "cr3"), &cr3) == 0)
+        if (rr == 0 && hvctl_jparse_hex(json_object_get(g->regs[vcpu], "cr3"), &cr3) == 0)
             pcr3 = &cr3;
         if (!(f = open_memstream(&text, &tlen)))
             return GDB_ERR;
