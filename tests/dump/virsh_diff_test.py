@@ -38,6 +38,7 @@ and how the test makes up for it (docs/post-mortem.md has the story):
   * security_driver = "none": no AppArmor/SELinux profile for QEMU (DAC
     labelling, i.e. dynamic ownership, still applies)."""
 import argparse
+import json
 import os
 import re
 import shutil
@@ -157,6 +158,34 @@ class Virsh:
             for va, r in zip(part, replies):
                 out[va] = corediff.parse_gva2gpa(va, r)
         return out
+
+
+def check_vcpus(hvctl, val, core, vcpus, ready_re, console):
+    """The dump holds one CPU note pair per vCPU of the domain: hvctl finds
+    vCPU vcpus-1 and refuses vCPU vcpus (exit 4). A vCPU the guest did not
+    bring online (its ready line's cpus=; under QEMU a PVH boot starts only
+    the BSP and the others wait for a SIPI) is in its reset state: paging
+    off."""
+    failures = []
+    m = re.search(ready_re + r".*?\bcpus=(\d+)", console, re.M)
+    online = int(m[1]) if m else None
+    for i in range(vcpus + 1):
+        p = subprocess.run([hvctl, "--json", "walk", "--core", core, "--vcpu", str(i), "0x1000"],
+                           capture_output=True, text=True, timeout=60)
+        if i == vcpus:
+            if p.returncode != 4:
+                failures.append("hvctl walk --vcpu %d (one past the last): exit %d, want 4 (%s)"
+                                % (i, p.returncode, p.stderr.strip()))
+            continue
+        if p.returncode not in (0, 1):
+            failures.append("hvctl walk --vcpu %d: exit %d: %s" % (i, p.returncode, p.stderr.strip()))
+            continue
+        w = json.loads(p.stdout)
+        hvschema.check(val, "walk-result.json", w, "walk --vcpu %d" % i)
+        if online is not None and (w["mode"] == "off") != (i >= online):
+            failures.append("vCPU %d: mode %s, but the guest has %d vCPU(s) online"
+                            % (i, w["mode"], online))
+    return failures
 
 
 def tail(path, n=3000):
@@ -285,6 +314,7 @@ def main():
         virsh.run("dump", "--memory-only", "--format=elf", name, core, timeout=300)
         failures, summary = corediff.compare(a.hvctl, val, core, info_mem, regs,
                                              virsh.gva2gpa_many, a.max_pages, a.per_range)
+        failures += check_vcpus(a.hvctl, val, core, a.vcpus, a.ready, text)
         print(summary)
         print("libvirtd up %.1fs, domain created %.1fs, guest ready %.1fs, done %.1fs"
               % (t_daemon, t_create, t_ready, time.monotonic() - t0))
