@@ -315,11 +315,13 @@ static int run_main_loop(struct hv_vm *vm, int sigfd, struct hv_link *link)
             n += hv_link_pollfds(link, pfd + 2);
             timeout = hv_link_timeout(link);
         }
-        if (vm->trace && (vm->trace->cfg.vectors || vm->trace->cfg.stage2)) {
+        int period = vm->trace ? hv_trace_tick_ms(vm->trace) : -1;
+        if (period >= 0) {
             uint64_t now = monotonic_ms();
             if (now >= next_tick) {
                 hv_trace_tick(vm->trace);
-                next_tick = now + HV_TRACE_REARM_MS;
+                period = hv_trace_tick_ms(vm->trace);
+                next_tick = now + (uint64_t)period;
             }
             int until = (int)(next_tick - now);
             if (timeout < 0 || until < timeout)

@@ -179,6 +179,17 @@ int hv_trace_configure(struct hv_trace *t, const struct hv_trace_config *cfg, st
     return rc;
 }
 
+int hv_trace_tick_ms(const struct hv_trace *t)
+{
+    bool any = false;
+    for (unsigned v = 0; v < 32; v++) {
+        if (t->vec[v].wanted && !t->vec[v].armed)
+            return HV_TRACE_PENDING_MS;
+        any |= t->vec[v].wanted;
+    }
+    return any ? HV_TRACE_REARM_MS : -1;
+}
+
 void hv_trace_tick(struct hv_trace *t)
 {
     bool need = false;

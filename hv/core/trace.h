@@ -26,7 +26,8 @@ struct hvsym_table;
 struct ring_producer;
 
 #define HV_TRACE_DEFAULT_DEPTH 8
-#define HV_TRACE_REARM_MS      500
+#define HV_TRACE_REARM_MS      500   /* armed: check the gates this often */
+#define HV_TRACE_PENDING_MS    10    /* a wanted vector not armed yet: try this often */
 
 struct hv_trace_config {
     uint32_t vectors;        /* bit v: trace exception vector v (0..31) */
@@ -80,9 +81,13 @@ void hv_trace_destroy(struct hv_trace *t);
  * that cannot be armed now (no IDT yet) are armed later by hv_trace_tick;
  * running out of debug registers is an error naming their users. */
 int hv_trace_configure(struct hv_trace *t, const struct hv_trace_config *cfg, struct hvk_err *err);
-/* Main thread, every HV_TRACE_REARM_MS while tracing: arm what is pending,
- * re-arm a vector whose IDT gate changed. */
+/* Main thread, every hv_trace_tick_ms(): arm what is pending, re-arm a
+ * vector whose IDT gate changed. */
 void hv_trace_tick(struct hv_trace *t);
+/* How long until the next tick is due: short while a vector waits for the
+ * guest's IDT (so early faults are not missed), long once all are armed;
+ * -1 when tracing is off. */
+int hv_trace_tick_ms(const struct hv_trace *t);
 /* vCPU thread: a trace breakpoint fired at a handler's first instruction. */
 void hv_trace_on_breakpoint(struct hv_vcpu *vcpu, int slot);
 /* vCPU thread: an MMIO exit (before the device handles it). */

@@ -9,6 +9,7 @@
 #define KIND_HALT    5  /* every vCPU halts */
 #define KIND_SPIN    6  /* loop forever (hv must stop on SIGTERM) */
 #define KIND_CMDLINE 7  /* echo the command line from hvm_start_info, exit 0 */
+#define KIND_OUTLOOP 8  /* 100000 port writes (one VM exit each), then exit 0: the bare exit round trip */
 
 #define UART 0x3f8
 #define EXIT_PORT 0x501
@@ -78,6 +79,18 @@ pvh_entry:
     mov $'\n', %al
     mov $UART, %dx
     out %al, %dx
+    mov $0, %eax
+    mov $EXIT_PORT, %dx
+    out %eax, %dx
+    jmp halt_forever
+#elif TEST_KIND == KIND_OUTLOOP
+    test %esi, %esi
+    jnz halt_forever
+    mov $100000, %ecx
+    mov $UART + 7, %dx          /* the UART's scratch register: a served port */
+6:  out %al, %dx
+    dec %ecx
+    jnz 6b
     mov $0, %eax
     mov $EXIT_PORT, %dx
     out %eax, %dx
