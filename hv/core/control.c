@@ -21,7 +21,7 @@
 
 /* ---- argument parsing ---------------------------------------------------- */
 
-static int arg_hex(json_t *args, const char *key, bool required, uint64_t *out, char *why, size_t whylen)
+int arg_hex(json_t *args, const char *key, bool required, uint64_t *out, char *why, size_t whylen)
 {
     json_t *v = json_object_get(args, key);
     if (!v) {

@@ -40,31 +40,17 @@ static int bp_type_arg(json_t *args, enum hv_bp_type *type, unsigned *len, char 
     return 0;
 }
 
-static uint64_t hex_arg(json_t *args, const char *key, bool *ok)
-{
-    const char *s = json_string_value(json_object_get(args, key));
-    char *end;
-    *ok = false;
-    if (!s || strncmp(s, "0x", 2) != 0 || !s[2] || strlen(s) > 18)
-        return 0;
-    errno = 0;
-    uint64_t v = strtoull(s + 2, &end, 16);
-    *ok = !*end && !errno;
-    return v;
-}
-
 struct control_answer control_breakpoint(struct hv_control *c, struct control_req *r, bool set)
 {
     char why[256] = "";
     enum hv_bp_type type;
     unsigned len;
-    bool ok;
+    uint64_t addr;
     struct hv_vcpu *vcpu = arg_vcpu(c, r, why, sizeof why);
     if (!vcpu)
         return answer_error(RING_ST_NOVCPU, "%s", why);
-    uint64_t addr = hex_arg(r->args, "address", &ok);
-    if (!ok)
-        return answer_error(RING_ST_INVAL, "'address' must be a hex string like \"0x1000\"");
+    if (arg_hex(r->args, "address", true, &addr, why, sizeof why) < 0)
+        return answer_error(RING_ST_INVAL, "%s", why);
     if (bp_type_arg(r->args, &type, &len, why, sizeof why) < 0)
         return answer_error(RING_ST_INVAL, "%s", why);
     struct hvk_err err = { "", 0 };
@@ -110,16 +96,17 @@ static int unhex(const char *s, size_t n, uint8_t *out)
 struct control_answer control_write_mem(struct hv_control *c, struct control_req *r)
 {
     char why[256] = "";
-    bool ok, physical = json_is_true(json_object_get(r->args, "physical"));
+    uint64_t addr;
+    bool physical = json_is_true(json_object_get(r->args, "physical"));
     if (!c->m->vm->allow_write)
         return answer_error(RING_ST_INVAL, "writes to guest memory need `hv run --allow-write`");
     struct hv_vcpu *vcpu = arg_vcpu(c, r, why, sizeof why);
     if (!vcpu)
         return answer_error(RING_ST_NOVCPU, "%s", why);
-    uint64_t addr = hex_arg(r->args, "address", &ok);
+    int have_addr = arg_hex(r->args, "address", true, &addr, why, sizeof why);
     const char *hex = json_string_value(json_object_get(r->args, "data"));
     size_t n = hex ? strlen(hex) / 2 : 0;
-    if (!ok || !hex || strlen(hex) % 2 || n == 0 || n > HVK_READ_MEM_MAX)
+    if (have_addr < 0 || !hex || strlen(hex) % 2 || n == 0 || n > HVK_READ_MEM_MAX)
         return answer_error(RING_ST_INVAL, "'address' (hex string) and 'data' (1 to %d bytes as an even hex string) are required",
                             HVK_READ_MEM_MAX);
     uint8_t *buf = malloc(n);
@@ -200,9 +187,9 @@ struct control_answer control_set_regs(struct hv_control *c, struct control_req 
         size_t i = 0;
         while (i < sizeof map / sizeof map[0] && strcmp(map[i].name, key))
             i++;
-        bool ok;
+        uint64_t v = 0;
         json_t *one = json_pack("{s:O}", "v", val);
-        uint64_t v = hex_arg(one, "v", &ok);
+        bool ok = arg_hex(one, "v", true, &v, why, sizeof why) > 0;
         json_decref(one);
         if (i == sizeof map / sizeof map[0]) {
             a = answer_error(RING_ST_INVAL, "register '%s' cannot be written (general registers, rip and rflags can)", key);

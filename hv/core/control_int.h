@@ -44,6 +44,9 @@ static struct control_answer answer_ok(json_t *value)
 struct control_answer answer_error(int32_t status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* value == NULL (allocation failed) becomes an INTERNAL error. */
 struct control_answer answer_ok(json_t *value);
+/* "0x..." hex string argument. -1: bad or (required and) absent, why
+ * filled; 0: absent; 1: set. */
+int arg_hex(json_t *args, const char *key, bool required, uint64_t *out, char *why, size_t whylen);
 /* -1: bad (why filled); 0: absent (*out untouched); 1: set. */
 int arg_uint(json_t *args, const char *key, uint64_t max, uint64_t *out, char *why, size_t whylen);
 /* The vCPU the request names, or NULL with why filled. */

@@ -11,19 +11,6 @@
 #include "machine.h"
 #include "vcpu.h"
 
-struct stack_reader {
-    struct hv_vm *vm;
-    const struct hv_snapshot *snap;
-    const struct x86_cpu_facts *facts;
-};
-
-static int stack_read_gva(void *ctx, uint64_t gva, void *buf, size_t len)
-{
-    struct stack_reader *r = ctx;
-    uint64_t bad;
-    return hv_read_gva(r->vm, r->snap, r->facts, gva, buf, len, &bad, NULL);
-}
-
 struct control_answer control_stack(struct hv_control *c, struct control_req *r)
 {
     char why[256] = "";
@@ -52,8 +39,8 @@ struct control_answer control_stack(struct hv_control *c, struct control_req *r)
         a = answer_error(RING_ST_INTERNAL, "%s", err.msg);
         goto out;
     }
-    struct stack_reader rd = { .vm = c->m->vm, .snap = &s, .facts = &facts };
-    struct x86_gva_reader mem = { .read_gva = stack_read_gva, .ctx = &rd };
+    struct hv_gva_ctx rd = { .vm = c->m->vm, .snap = &s, .facts = &facts };
+    struct x86_gva_reader mem = hv_gva_reader(&rd);
     struct x86_unwind_regs regs = {
         .rip = s.regs.rip, .rsp = s.regs.rsp, .rbp = s.regs.rbp,
         .cpl = s.sregs.cs.selector & 3u,

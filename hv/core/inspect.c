@@ -101,3 +101,15 @@ int hv_read_gva(struct hv_vm *vm, const struct hv_snapshot *s, const struct x86_
     }
     return 0;
 }
+
+static int inspect_read_gva(void *ctx, uint64_t gva, void *buf, size_t len)
+{
+    struct hv_gva_ctx *c = ctx;
+    uint64_t bad;
+    return hv_read_gva(c->vm, c->snap, c->facts, gva, buf, len, &bad, NULL);
+}
+
+struct x86_gva_reader hv_gva_reader(struct hv_gva_ctx *ctx)
+{
+    return (struct x86_gva_reader){ .read_gva = inspect_read_gva, .ctx = ctx };
+}

@@ -11,6 +11,7 @@
 
 #include <hvkit/error.h>
 #include <x86/paging.h>
+#include <x86/unwind.h>
 #include <x86/walk.h>
 
 struct hv_vm;
@@ -30,6 +31,15 @@ int hv_snapshot_take(struct hv_vcpu *vcpu, struct hv_snapshot *s, struct hvk_err
 int hv_cpu_facts(struct hv_vm *vm, struct x86_cpu_facts *facts, struct hvk_err *err);
 /* A walker memory accessor over the VM's RAM (bounds-checked by hv_vm_read_gpa). */
 struct x86_mem hv_guest_mem(struct hv_vm *vm);
+
+/* Everything a guest-virtual read needs, and the unwinder-style reader over
+ * it (x86/unwind.h), so every user of hv_read_gva shares one callback. */
+struct hv_gva_ctx {
+    struct hv_vm *vm;
+    const struct hv_snapshot *snap;
+    const struct x86_cpu_facts *facts;
+};
+struct x86_gva_reader hv_gva_reader(struct hv_gva_ctx *ctx);
 
 /* Read len bytes at a guest-virtual address under the snapshot's paging
  * state, page by page. On a translation failure returns -1 and sets

@@ -257,12 +257,19 @@ void hv_trace_on_breakpoint(struct hv_vcpu *vcpu, int slot)
     trace_emit(vcpu, &rec);
 }
 
-void hv_trace_on_mmio(struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is_write, const uint8_t *data)
+/* The trace state if a stage-2 event of this vCPU is to be recorded now. */
+static struct hv_trace *trace_stage2_event(struct hv_vcpu *vcpu)
 {
     struct hv_trace *t = vcpu->vm->trace;
     if (!t || !atomic_load_explicit(&t->stage2, memory_order_relaxed))
-        return;
-    if (!trace_sampled(t, &t->counters[vcpu->index]))
+        return NULL;
+    return trace_sampled(t, &t->counters[vcpu->index]) ? t : NULL;
+}
+
+void hv_trace_on_mmio(struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is_write, const uint8_t *data)
+{
+    struct hv_trace *t = trace_stage2_event(vcpu);
+    if (!t)
         return;
     struct hvk_fault_rec rec;
     trace_record_mmio(t, vcpu, gpa, len, is_write, data, &rec);
@@ -271,10 +278,8 @@ void hv_trace_on_mmio(struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is_
 
 void hv_trace_on_fault_in(struct hv_vcpu *vcpu, uint64_t gpa)
 {
-    struct hv_trace *t = vcpu->vm->trace;
-    if (!t || !atomic_load_explicit(&t->stage2, memory_order_relaxed))
-        return;
-    if (!trace_sampled(t, &t->counters[vcpu->index]))
+    struct hv_trace *t = trace_stage2_event(vcpu);
+    if (!t)
         return;
     struct hvk_fault_rec rec;
     trace_record_fault_in(t, vcpu, gpa, &rec);

@@ -13,28 +13,16 @@
 #include "vcpu.h"
 #include "vm.h"
 
-struct record_reader {
-    struct hv_vm *vm;
-    const struct hv_snapshot *snap;
-    const struct x86_cpu_facts *facts;
-};
-
-static int record_read_gva(void *ctx, uint64_t gva, void *buf, size_t len)
-{
-    struct record_reader *r = ctx;
-    uint64_t bad;
-    return hv_read_gva(r->vm, r->snap, r->facts, gva, buf, len, &bad, NULL);
-}
-
 /* The frame the CPU pushed on entry: [error code,] RIP, CS, RFLAGS, RSP, SS
  * (64-bit mode always pushes SS:RSP). 0 if read, -1 if the stack did not
  * translate. */
-static int record_read_frame(struct record_reader *rd, uint64_t rsp, bool has_ec, uint32_t *ec,
+static int record_read_frame(struct hv_gva_ctx *rd, uint64_t rsp, bool has_ec, uint32_t *ec,
                              struct x86_fault_frame *f)
 {
     uint64_t w[6];
     unsigned n = has_ec ? 6 : 5;
-    if (record_read_gva(rd, rsp, w, n * sizeof w[0]) < 0)
+    uint64_t bad;
+    if (hv_read_gva(rd->vm, rd->snap, rd->facts, rsp, w, n * sizeof w[0], &bad, NULL) < 0)
         return -1;
     const uint64_t *p = w;
     if (has_ec)
@@ -67,7 +55,7 @@ void trace_record_exception(struct hv_trace *t, struct hv_vcpu *vcpu, unsigned v
         rec->walk_level = 0xff;
         return;
     }
-    struct record_reader rd = { .vm = vcpu->vm, .snap = &s, .facts = &t->facts };
+    struct hv_gva_ctx rd = { .vm = vcpu->vm, .snap = &s, .facts = &t->facts };
     frame_ok = record_read_frame(&rd, s.regs.rsp, has_ec, &ec, &frame) == 0;
     if (!frame_ok) {
         /* No frame: describe the handler's own state instead. */
@@ -91,7 +79,7 @@ void trace_record_exception(struct hv_trace *t, struct hv_vcpu *vcpu, unsigned v
         /* The interrupted context: its RIP/RSP from the frame, its RBP is
          * still live at the handler's first instruction. */
         static _Thread_local struct x86_stack st;
-        struct x86_gva_reader gr = { .read_gva = record_read_gva, .ctx = &rd };
+        struct x86_gva_reader gr = hv_gva_reader(&rd);
         struct x86_unwind_regs ur = { .rip = frame.rip, .rsp = frame.rsp, .rbp = s.regs.rbp, .cpl = frame.cs & 3u,
                                       .long_mode = (s.sregs.efer & X86_EFER_LMA) != 0,
                                       .la57 = (s.sregs.cr4 & X86_CR4_LA57) != 0 };
