@@ -354,7 +354,9 @@ int hvctl_faults_main(int argc, char **argv, const struct hvctl_opts *o)
         json_object_set_new(args, "class", json_string(cls));
     if (!follow) {
         json_object_set_new(args, "limit", json_integer((json_int_t)limit));
-        if (hvctl_live_call(c, &so, "query-faults", args, &ret, &err) < 0) {
+        json_t *a = args;
+        args = NULL;   /* hvctl_live_call steals it */
+        if (hvctl_live_call(c, &so, "query-faults", a, &ret, &err) < 0) {
             rc = hvctl_live_fail(&err);
             goto out;
         }
@@ -369,7 +371,9 @@ int hvctl_faults_main(int argc, char **argv, const struct hvctl_opts *o)
         goto out;
     }
     json_object_set_new(args, "events", json_pack("[s]", "FAULT"));
-    if (hvctl_live_call(c, &so, "subscribe", args, &ret, &err) < 0) {
+    json_t *a = args;
+    args = NULL;
+    if (hvctl_live_call(c, &so, "subscribe", a, &ret, &err) < 0) {
         rc = hvctl_live_fail(&err);
         goto out;
     }
@@ -385,6 +389,7 @@ int hvctl_faults_main(int argc, char **argv, const struct hvctl_opts *o)
         json_decref(m);
     }
 out:
+    json_decref(args);
     json_decref(ret);
     hvsym_free(syms);
     hvctl_client_close(c);
