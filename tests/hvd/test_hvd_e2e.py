@@ -76,10 +76,10 @@ def test_commands(env, c):
         T.check(w["mapped"] and w["gpa"] == r["gpa"],
                 "maps says %s -> %s, walk says %r" % (r["va"], r["gpa"], w.get("gpa")))
     T.check(not walks[-1]["mapped"] and walks[-1]["reason"] == "noncanonical", repr(walks[-1])[:300])
-    # translate with the defaults and a batch bigger than the in-flight window
-    big = ["0x%x" % (0x400000 + 0x1000 * i) for i in range(300)]
+    # translate with the defaults and the largest batch (64 WALKs in flight at a time)
+    big = ["0x%x" % (0x400000 + 0x1000 * i) for i in range(4096)]
     tr = ok(c, "translate", {"vm": "g1", "addresses": big})
-    T.check([t["gva"] for t in tr] == big, "translate of 300 lost its order")
+    T.check([t["gva"] for t in tr] == big, "translate of 4096 lost its order")
     T.check(ok(c, "translate", {"vm": "g1", "addresses": []}) == [], "empty translate")
 
     # read-memory by GVA equals read-memory of its GPA
