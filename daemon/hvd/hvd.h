@@ -82,6 +82,8 @@ struct hvd_vm {
     char gone_why[160];
     struct hvd_telem *telem;      /* fault telemetry (hvd_telemetry.c), NULL until used */
     struct hvd_gdb *gdb;          /* the VM's gdb server (hvd_gdb.c), or NULL */
+    struct hvd_ram_range { uint64_t gpa, size, off; } ram[64];   /* the hello's memory: GPA -> fd_ram offset */
+    unsigned nram;
 };
 
 struct hvd_client;

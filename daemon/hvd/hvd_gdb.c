@@ -17,6 +17,14 @@
  * runs into an unmapped page returns the readable prefix (hv's "partial"
  * READ_MEM), a read that starts in one fails (E04).
  *
+ * Reads are served from guest RAM, which hv hands hvd (fd_ram, mapped
+ * read-only here), translated with the same walker (hv/arch/x86) on the
+ * thread's registers of this stop: no round trip to hv. What that cannot
+ * serve (no mapping, the first page not translating or not RAM) goes to hv's
+ * READ_MEM, which decides. The walk uses the host's MAXPHYADDR and 1 GiB
+ * page support as the guest's (hv passes the host's CPUID through) and
+ * CR4/EFER for the rest. Writes always go through hv (--allow-write).
+ *
  * Never blocks: gdb's socket is non-blocking, output is queued (at most
  * HVD_GDB_OUT_MAX, then the session is dropped) and input is not read while
  * the stub waits for hv or the output backlog is large. Replies from hv are
@@ -31,13 +39,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cpuid.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gdbstub/stub.h>
 #include <gdbstub/x86_64.h>
 #include <hvkit/hvjson.h>
+#include <x86/walk.h>
 
 #include "hvd_gdb.h"
 #include "jparse.h"
@@ -94,6 +106,8 @@ struct hvd_gdb {
         uint64_t addr, len;
         uint8_t data[HVD_GDB_MEM_CHUNK];
     } mem;
+    const uint8_t *ram;            /* guest RAM (fd_ram) mapped read-only, or NULL */
+    size_t ram_size;
     struct hvd_gdb_bp bps[HVD_GDB_MAX_BPS];
     unsigned nbps;
     uint64_t sessions;             /* served so far (serial source) */
@@ -346,10 +360,95 @@ static int hvd_gdb_unhex(const char *s, size_t n, uint8_t *out)
     return 0;
 }
 
+/* Copy guest-physical [gpa, gpa+len) from the RAM mapping; bytes copied
+ * (stops where RAM ends). */
+static size_t hvd_gdb_ram_copy(const struct hvd_gdb *g, uint64_t gpa, uint8_t *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        uint64_t a = gpa + done;
+        const struct hvd_ram_range *r = NULL;
+        for (unsigned i = 0; i < g->vm->nram && !r; i++)
+            if (a >= g->vm->ram[i].gpa && a - g->vm->ram[i].gpa < g->vm->ram[i].size)
+                r = &g->vm->ram[i];
+        if (!r)
+            break;
+        uint64_t in = r->size - (a - r->gpa), k = len - done < in ? len - done : in;
+        memcpy(buf + done, g->ram + r->off + (a - r->gpa), (size_t)k);
+        done += (size_t)k;
+    }
+    return done;
+}
+
+static int hvd_gdb_walk_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+    return hvd_gdb_ram_copy(ctx, gpa, buf, len) == len ? 0 : -1;
+}
+
+static uint64_t hvd_gdb_reg_hex(const json_t *regs, const char *name)
+{
+    uint64_t v = 0;
+    hvd_gdb_hex(json_object_get(regs, name), &v);
+    return v;
+}
+
+/* Bytes of [addr, addr+len) readable without hv: 0 = ask hv. */
+static size_t hvd_gdb_local_read(struct hvd_gdb *g, uint32_t vcpu, uint64_t addr, uint8_t *buf, size_t len)
+{
+    if (!g->ram)
+        return 0;
+    if (g->phys)
+        return hvd_gdb_ram_copy(g, addr, buf, len);
+    const json_t *j = g->regs[vcpu];
+    if (!j)
+        return 0;
+    struct x86_paging_regs pr = {
+        .cr0 = hvd_gdb_reg_hex(j, "cr0"), .cr3 = hvd_gdb_reg_hex(j, "cr3"), .cr4 = hvd_gdb_reg_hex(j, "cr4"),
+        .efer = hvd_gdb_reg_hex(j, "efer"), .rflags = hvd_gdb_reg_hex(j, "rflags"),
+        .pkru = (uint32_t)hvd_gdb_reg_hex(j, "pkru"),
+    };
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0, maxphy = 36;
+    bool gb = false;
+    if (__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx))
+        maxphy = eax & 0xff;
+    if (__get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx))
+        gb = edx & (1u << 26);
+    if (maxphy < 32 || maxphy > 52)
+        return 0;
+    struct x86_cpu_facts facts = {
+        .maxphyaddr = maxphy, .nx = pr.efer & (1u << 11), .pdpe1gb = gb, .la57 = pr.cr4 & (1u << 12),
+        .smep = pr.cr4 & (1u << 20), .smap = pr.cr4 & (1u << 21), .pku = pr.cr4 & (1u << 22), .pse = true,
+        .pse36 = true,
+    };
+    struct x86_mem mem = {hvd_gdb_walk_read, g};
+    struct x86_access acc = {.type = X86_ACCESS_READ, .priv = X86_PRIV_IMPLICIT};
+    size_t done = 0;
+    while (done < len) {
+        struct x86_walk w;
+        struct hvk_err err = {{0}};
+        if (x86_walk(&pr, &facts, &mem, addr + done, acc, &w, &err) < 0 || !w.mapped || !w.page_size)
+            break;
+        uint64_t in = w.page_size - (w.gpa & (w.page_size - 1)), k = len - done < in ? len - done : in;
+        size_t c = hvd_gdb_ram_copy(g, w.gpa, buf + done, (size_t)k);
+        done += c;
+        if (c < k)
+            break;
+    }
+    return done;
+}
+
 static long hvd_gdb_read_mem(void *t, gdb_tid_t tid, uint64_t addr, uint8_t *buf, size_t len)
 {
     struct hvd_gdb *g = t;
     uint32_t vcpu = g->phys ? 0 : hvd_gdb_vcpu(g, tid);
+    if (g->ram && !g->phys) {
+        int rr = hvd_gdb_regs(g, vcpu);   /* the walk needs this stop's CR3 */
+        if (rr == GDB_PENDING)
+            return rr;
+    }
+    size_t local = hvd_gdb_local_read(g, vcpu, addr, buf, len);
+    if (local)
+        return (long)local;
     if (g->mem.valid && g->mem.vcpu == vcpu && g->mem.phys == g->phys && addr >= g->mem.addr &&
         addr - g->mem.addr < g->mem.len) {
         uint64_t off = addr - g->mem.addr, have = g->mem.len - off;
@@ -967,6 +1066,19 @@ void hvd_gdb_vm_up(struct hvd *d, struct hvd_vm *vm)
     }
     g->lfd = fd;
     g->index = index;
+    struct stat st;
+    bool fits = vm->fd_ram >= 0 && fstat(vm->fd_ram, &st) == 0 && st.st_size > 0 && vm->nram > 0;
+    for (unsigned i = 0; fits && i < vm->nram; i++)
+        fits = vm->ram[i].off <= (uint64_t)st.st_size && vm->ram[i].size <= (uint64_t)st.st_size - vm->ram[i].off;
+    if (fits) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, vm->fd_ram, 0);
+        if (p != MAP_FAILED) {
+            g->ram = p;
+            g->ram_size = (size_t)st.st_size;
+        }
+    }
+    if (!g->ram)
+        hvd_log("vm '%s': gdb reads guest memory through hv only (guest RAM not mappable)", vm->name);
     g->port = ntohs(sa.sin_port);
     hvd_log("vm '%s': gdb server on 127.0.0.1:%u", vm->name, g->port);
 }
@@ -1002,6 +1114,8 @@ void hvd_gdb_free(struct hvd_vm *vm)
     if (!g)
         return;
     hvd_gdb_vm_down(NULL, vm);
+    if (g->ram)
+        munmap((void *)g->ram, g->ram_size);
     free(g->regs);
     free(g);
     vm->gdb = NULL;

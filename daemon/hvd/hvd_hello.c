@@ -35,7 +35,7 @@ static bool hvd_uuid_ok(const char *s)
     return true;
 }
 
-static int hvd_hello_memory(json_t *mem, uint64_t *total, struct hvk_err *err)
+static int hvd_hello_memory(json_t *mem, uint64_t *total, struct hvd_vm *vm, struct hvk_err *err)
 {
     if (!json_is_array(mem) || json_array_size(mem) < 1 || json_array_size(mem) > HVD_HELLO_MEM_MAX)
         return hvk_err_set(err, "hello: memory must be an array of 1..%d ranges", HVD_HELLO_MEM_MAX);
@@ -52,6 +52,8 @@ static int hvd_hello_memory(json_t *mem, uint64_t *total, struct hvk_err *err)
         if (size == 0 || gpa + size < gpa || off + size < off || sum + size < sum)
             return hvk_err_set(err, "hello: memory[%zu] is empty or wraps", i);
         sum += size;
+        vm->ram[i] = (struct hvd_ram_range){gpa, size, off};   /* i < HVD_HELLO_MEM_MAX */
+        vm->nram = (unsigned)i + 1;
     }
     *total = sum;
     return 0;
@@ -129,7 +131,7 @@ int hvd_hello_parse(const char *text, size_t len, struct hvd_vm *vm, uint64_t *r
         goto out;
     }
     uint64_t total = 0;
-    if (hvd_hello_memory(json_object_get(h, "memory"), &total, err) < 0)
+    if (hvd_hello_memory(json_object_get(h, "memory"), &total, vm, err) < 0)
         goto out;
 
     char *k = strdup(kernel);
