@@ -92,7 +92,8 @@ struct hvd_gdb {
     uint64_t resume_gen;           /* which resume a STEP/RESUME answer belongs to */
     /* the op waiting for hv */
     struct {
-        int state;                 /* 0 none, 1 sent, 2 answered */
+        int state;                 /* 0 none, 1 sent, 2 answered, 3 consumed */
+        uint64_t seq;              /* of the request in flight (tag bits 8..31) */
         uint32_t cmd, vcpu;
         uint64_t addr, len, aux;
         int32_t st;
@@ -111,6 +112,7 @@ struct hvd_gdb {
     struct hvd_gdb_bp bps[HVD_GDB_MAX_BPS];
     unsigned nbps;
     uint64_t sessions;             /* served so far (serial source) */
+    uint64_t next_seq;
 };
 
 static int hvd_gdb_base = 0;
@@ -141,8 +143,10 @@ static void hvd_gdb_pend_clear(struct hvd_gdb *g)
 static void hvd_gdb_answer(struct hvd *d, void *ctx, uint64_t tag, int32_t st, json_t *value,
                            const char *cls, const char *desc);
 
-/* Send one ring request for this session; 0 or -1 (logged). */
-static int hvd_gdb_send(struct hvd_gdb *g, uint32_t cmd, uint32_t vcpu, json_t *args, enum hvd_gdb_kind kind)
+/* Send one ring request for this session; 0 or -1 (logged). Tag: session
+ * serial (bits 32..63), op sequence (8..31), kind (0..7). */
+static int hvd_gdb_send_seq(struct hvd_gdb *g, uint32_t cmd, uint32_t vcpu, json_t *args, enum hvd_gdb_kind kind,
+                            uint64_t seq)
 {
     struct hvk_err err = {{0}};
     if (!args)
@@ -151,7 +155,7 @@ static int hvd_gdb_send(struct hvd_gdb *g, uint32_t cmd, uint32_t vcpu, json_t *
         json_decref(args);
         return -1;
     }
-    uint64_t tag = (kind == K_CLEANUP ? 0 : g->serial << 8) | (uint64_t)kind;
+    uint64_t tag = (kind == K_CLEANUP ? 0 : g->serial << 32) | (seq & 0xffffff) << 8 | (uint64_t)kind;
     int rc = hvd_req_send_cb(g->d, g->vm, cmd, vcpu, args, hvd_gdb_answer, g, tag, &err);
     json_decref(args);
     if (rc != 0) {
@@ -162,22 +166,34 @@ static int hvd_gdb_send(struct hvd_gdb *g, uint32_t cmd, uint32_t vcpu, json_t *
     return 0;
 }
 
+static int hvd_gdb_send(struct hvd_gdb *g, uint32_t cmd, uint32_t vcpu, json_t *args, enum hvd_gdb_kind kind)
+{
+    return hvd_gdb_send_seq(g, cmd, vcpu, args, kind, 0);
+}
+
 /* An op needs hv: the answer for exactly this (cmd, vcpu, addr, len, aux)
  * if it is here (1: *st, *v (borrowed until the next op)), else send the
  * request (0: say GDB_PENDING) or fail (-1). */
 static int hvd_gdb_op(struct hvd_gdb *g, uint32_t cmd, uint32_t vcpu, uint64_t addr, uint64_t len,
                       uint64_t aux, json_t *args)
 {
-    if (g->pend.state == 2 && g->pend.cmd == cmd && g->pend.vcpu == vcpu && g->pend.addr == addr &&
-        g->pend.len == len && g->pend.aux == aux) {
+    bool same = g->pend.cmd == cmd && g->pend.vcpu == vcpu && g->pend.addr == addr && g->pend.len == len &&
+                g->pend.aux == aux;
+    if (same && g->pend.state == 2) {
         json_decref(args);
         g->pend.state = 3;   /* consumed: cleared at the next op */
         return 1;
     }
+    if (same && g->pend.state == 1) {   /* in flight already (a prefetch) */
+        json_decref(args);
+        return 0;
+    }
     hvd_gdb_pend_clear(g);
-    if (hvd_gdb_send(g, cmd, cmd == RING_CMD_PAUSE ? UINT32_MAX : vcpu, args, K_OP) < 0)
+    uint64_t seq = ++g->next_seq & 0xffffff;
+    if (hvd_gdb_send_seq(g, cmd, cmd == RING_CMD_PAUSE ? UINT32_MAX : vcpu, args, K_OP, seq) < 0)
         return -1;
     g->pend.state = 1;
+    g->pend.seq = seq;
     g->pend.cmd = cmd;
     g->pend.vcpu = vcpu;
     g->pend.addr = addr;
@@ -804,6 +820,11 @@ static void hvd_gdb_report(struct hvd_gdb *g, const struct gdb_stop *st)
         return;
     hvd_gdb_invalidate(g);
     gdb_stub_report_stop(g->stub, st);
+    /* gdb's next packet is 'g' for the stopped thread: fetch it now. */
+    if (gdb_stub_state(g->stub) == GDB_STUB_HALTED && st->tid > 0) {
+        hvd_gdb_pend_clear(g);
+        hvd_gdb_regs(g, hvd_gdb_vcpu(g, st->tid));
+    }
     hvd_gdb_flush(g);
 }
 
@@ -813,7 +834,7 @@ static void hvd_gdb_answer(struct hvd *d, void *ctx, uint64_t tag, int32_t st, j
     (void)d;
     struct hvd_gdb *g = ctx;
     enum hvd_gdb_kind kind = (enum hvd_gdb_kind)(tag & 0xff);
-    uint64_t serial = tag >> 8;
+    uint64_t serial = tag >> 32, seq = tag >> 8 & 0xffffff;
     if (kind == K_CLEANUP || serial == 0 || serial != g->serial || g->cfd < 0) {
         if (cls && kind == K_CLEANUP)
             hvd_log("vm '%s': gdb cleanup: %s", g->vm->name, desc);
@@ -856,8 +877,8 @@ static void hvd_gdb_answer(struct hvd *d, void *ctx, uint64_t tag, int32_t st, j
         }
         return;
     case K_OP:
-        if (g->pend.state != 1) {
-            json_decref(value);
+        if (g->pend.state != 1 || g->pend.seq != seq) {
+            json_decref(value);   /* superseded */
             return;
         }
         g->pend.state = 2;
