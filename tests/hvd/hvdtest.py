@@ -131,17 +131,22 @@ class Env:
             time.sleep(0.05)
         raise Fail("VM %s not %s within %d s; hvd log:\n%s" % (name, state, timeout, self.hvd_log()))
 
-    def wait_guest_tables(self, c, vm, timeout=20):
-        """Wait until the guest has built its page tables (user ranges show
-        in maps of vCPU 0); returns that maps result."""
+    def wait_guest_tables(self, c, vm, vcpus=(0,), timeout=20):
+        """Wait until the guest runs on its own page tables on each of vcpus
+        (user ranges show in their maps; before, a vCPU may still be on the
+        boot tables); returns the maps result of the first."""
         deadline = time.time() + timeout
-        while True:
-            r = c.call("maps", {"vm": vm, "vcpu": 0})
-            check("return" in r, "maps of %s failed: %r" % (vm, r))
-            if any(x["rights"]["user"] for x in r["return"]["ranges"]):
-                return r["return"]
-            check(time.time() < deadline, "%s built no user mapping within %d s" % (vm, timeout))
-            time.sleep(0.1)
+        first = None
+        for v in vcpus:
+            while True:
+                r = c.call("maps", {"vm": vm, "vcpu": v})
+                check("return" in r, "maps of %s failed: %r" % (vm, r))
+                if any(x["rights"]["user"] for x in r["return"]["ranges"]):
+                    first = first or r["return"]
+                    break
+                check(time.time() < deadline, "%s vCPU %d built no user mapping within %d s" % (vm, v, timeout))
+                time.sleep(0.1)
+        return first
 
     def stop_hvd(self):
         """SIGTERM the current hvd: it must exit 0 after a clean shutdown,
