@@ -934,7 +934,7 @@ static void hvd_gdb_close_conn(struct hvd_gdb *g, const char *why)
         /* gdb went away without D or k (serial 0 after those): same as detach. */
         hvd_gdb_release_target(g);
     }
-    hvd_log("vm '%s': gdb session %llu closed: %s", g->vm->name, (unsigned long long)g->serial, why);
+    hvd_log("vm '%s': gdb session %llu closed: %s", g->vm->name, (unsigned long long)g->sessions, why);
     if (g->d)
         hvd_watch_del(g->d, g->cfd);
     close(g->cfd);
