@@ -3,10 +3,11 @@
 `virsh dump --memory-only --format=elf`, against a real libvirt.
 
 The test starts its own privileged libvirtd (qemu:///system) and leaves the
-host alone: the daemon runs in a private mount namespace (unshare -m) with
-tmpfs over /run and /var, its own /etc/libvirt (libvirtd.conf, qemu.conf) and
-its sockets in the work directory, where virsh reaches them with
-qemu+unix:///system?socket=... . It then
+host alone: the daemon runs in a private mount namespace with tmpfs over
+/run and /var, its own /etc/libvirt (libvirtd.conf, qemu.conf) and its
+sockets in the work directory, where virsh reaches them with
+qemu+unix:///system?socket=... ; and in a private PID namespace, so that
+nothing it started outlives the test, even one killed by SIGKILL. It then
   * creates a transient domain of type 'qemu' (TCG) that direct-boots the
     guest ELF (<os><kernel>), COM1 to a file; waits for the ready line;
   * `virsh suspend`, reads `info mem` / `info registers` through
@@ -38,6 +39,7 @@ and how the test makes up for it (docs/post-mortem.md has the story):
   * security_driver = "none": no AppArmor/SELinux profile for QEMU (DAC
     labelling, i.e. dynamic ownership, still applies)."""
 import argparse
+import ctypes
 import json
 import os
 import re
@@ -61,8 +63,6 @@ unix_sock_dir = "{w}/sock"
 unix_sock_rw_perms = "0700"
 unix_sock_ro_perms = "0700"
 unix_sock_admin_perms = "0700"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
 log_outputs = "3:file:{w}/libvirtd.log"
 """
 
@@ -73,11 +73,15 @@ security_driver = "none"
 namespaces = [ ]
 """
 
-# Runs as root inside `unshare --mount --propagation private`: nothing
-# mounted here is seen outside, and it all goes away with the last process.
+# Runs as root inside `unshare --mount --pid --fork --mount-proc`: nothing
+# mounted here is seen outside, and this shell is PID 1 of a PID namespace,
+# so when it dies, however it dies, the kernel kills libvirtd and every QEMU
+# it started. It reaps the daemonized QEMUs that get reparented to it (a
+# zombie QEMU makes `virsh destroy` hang) and passes SIGTERM on to libvirtd.
 NS_SCRIPT = """\
 set -eu
 W="$1"
+echo $$ > "$W/init.pid"  # 1 here: only for the record
 mount -t tmpfs -o mode=0755 hvkit-run /run
 mount -t tmpfs -o mode=0755 hvkit-var /var
 ln -s /run /var/run
@@ -93,7 +97,11 @@ getent passwd libvirt-qemu >/dev/null ||
     echo 'libvirt-qemu:x:64055:64055:hvkit test:/var/lib/libvirt:/usr/sbin/nologin' >> "$W/passwd"
 mount --bind "$W/passwd" /etc/passwd
 mount --bind "$W/group" /etc/group
-exec libvirtd -f "$W/etc/libvirtd.conf" -p "$W/libvirtd.pid"
+libvirtd -f "$W/etc/libvirtd.conf" -p "$W/libvirtd.pid" &
+d=$!
+trap 'kill -TERM $d 2>/dev/null || :' TERM INT HUP
+set +e
+while kill -0 $d 2>/dev/null; do wait $d; done
 """
 
 DOMAIN_XML = """\
@@ -160,6 +168,42 @@ class Virsh:
         return out
 
 
+def die_with_parent():
+    """In the child: SIGKILL when the test dies, even by SIGKILL."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def stop(daemon, virsh):
+    """Destroy the domain, then end the namespace: SIGTERM to its init (the
+    shell), which passes it to libvirtd; SIGKILL to the init if that takes
+    too long, which kills everything inside. Never raises."""
+    if daemon.poll() is None:
+        try:
+            virsh.run("destroy", virsh.domain, check=False, timeout=60)
+        except (OSError, subprocess.SubprocessError) as e:
+            print("cleanup: virsh destroy: %s" % e)
+    init = None
+    try:
+        with open("/proc/%d/task/%d/children" % (daemon.pid, daemon.pid)) as f:
+            init = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 30)):
+        if daemon.poll() is not None:
+            break
+        try:
+            os.kill(init if init else daemon.pid, sig)
+        except OSError:
+            pass
+        try:
+            daemon.wait(wait)
+        except subprocess.TimeoutExpired:
+            print("cleanup: the libvirt namespace did not end within %ds of %s" % (wait, sig.name))
+    if daemon.poll() is None:
+        daemon.kill()  # unshare: --kill-child takes the namespace down
+        daemon.wait()
+
+
 def check_vcpus(hvctl, val, core, vcpus, ready_re, console):
     """The dump holds one CPU note pair per vCPU of the domain: hvctl finds
     vCPU vcpus-1 and refuses vCPU vcpus (exit 4). A vCPU the guest did not
@@ -206,12 +250,17 @@ def main():
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--mem", default="128", help="MiB")
     ap.add_argument("--vcpus", type=int, default=1)
-    ap.add_argument("--daemon-timeout", type=float, default=120)
-    ap.add_argument("--boot-timeout", type=float, default=180)
+    ap.add_argument("--daemon-timeout", type=float, default=60)
+    ap.add_argument("--boot-timeout", type=float, default=120)
     ap.add_argument("--max-pages", type=int, default=1500, help="cap on mapped pages checked")
     ap.add_argument("--per-range", type=int, default=48)
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     a = ap.parse_args()
+
+    def on_signal(sig, frame):
+        raise SystemExit("FAIL: killed by signal %d" % sig)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, on_signal)
 
     t0 = time.monotonic()
     missing = ["%s (Debian: %s)" % (t, pkg) for t, pkg in TOOLS.items() if not shutil.which(t)]
@@ -251,12 +300,14 @@ def main():
                                   serial=xml_escape(serial)))
     virsh = Virsh("qemu+unix:///system?socket=%s/sock/libvirt-sock" % w, name)
 
-    # unshare execs sh, sh execs libvirtd: daemon.pid is libvirtd's pid.
-    daemon = subprocess.Popen(["unshare", "--mount", "--propagation", "private",
+    # unshare forks sh (PID 1 of the new PID namespace); sh starts libvirtd.
+    # --kill-child: should unshare be killed, its child gets SIGKILL, which
+    # takes the whole namespace down.
+    daemon = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--pid",
+                               "--fork", "--mount-proc", "--kill-child=SIGKILL",
                                "sh", os.path.join(w, "ns.sh"), w],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    qemu_pid = None
+                              start_new_session=True, preexec_fn=die_with_parent)
     failures = []
     try:
         # Up when the socket answers; the first connection waits for the QEMU
@@ -284,16 +335,11 @@ def main():
             return 1
         t_daemon = time.monotonic() - t0
 
-        p = virsh.run("create", os.path.join(w, "domain.xml"), check=False, timeout=300)
+        p = virsh.run("create", os.path.join(w, "domain.xml"), check=False, timeout=120)
         if p.returncode != 0:
             print("FAIL: libvirt: virsh create: %s\n--- libvirtd.log ---\n%s"
                   % (p.stderr.strip(), tail(dlog)))
             return 1
-        try:  # for the cleanup, should `virsh destroy` fail
-            with open("/proc/%d/root/run/libvirt/qemu/%s.pid" % (daemon.pid, name)) as f:
-                qemu_pid = int(f.read().strip())
-        except (OSError, ValueError):
-            pass
         t_create = time.monotonic() - t0
 
         def alive():
@@ -311,7 +357,7 @@ def main():
         virsh.run("suspend", name)
         info_mem = virsh.hmp("info mem")
         regs = virsh.hmp("info registers")
-        virsh.run("dump", "--memory-only", "--format=elf", name, core, timeout=300)
+        virsh.run("dump", "--memory-only", "--format=elf", name, core, timeout=120)
         failures, summary = corediff.compare(a.hvctl, val, core, info_mem, regs,
                                              virsh.gva2gpa_many, a.max_pages, a.per_range)
         failures += check_vcpus(a.hvctl, val, core, a.vcpus, a.ready, text)
@@ -319,22 +365,7 @@ def main():
         print("libvirtd up %.1fs, domain created %.1fs, guest ready %.1fs, done %.1fs"
               % (t_daemon, t_create, t_ready, time.monotonic() - t0))
     finally:
-        if daemon.poll() is None:
-            virsh.run("destroy", name, check=False, timeout=60)
-        if qemu_pid:
-            try:  # still there when destroy failed; the pid file said it was ours
-                with open("/proc/%d/cmdline" % qemu_pid, "rb") as f:
-                    if name.encode() in f.read():
-                        os.kill(qemu_pid, signal.SIGKILL)
-            except OSError:
-                pass
-        if daemon.poll() is None:
-            daemon.terminate()
-            try:
-                daemon.wait(30)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-        daemon.wait()
+        stop(daemon, virsh)
         if not a.keep:
             shutil.rmtree(w, ignore_errors=True)
         else:
