@@ -116,13 +116,14 @@ def part_regs(c):
              "p/x $rsp", "detach"]
     rc, out = c.gdb(cmds)
     expect(rc == 0, "gdb exited with %d" % rc)
-    xerr = re.search(r"^XERR Cannot access memory at address (0x[0-9a-f]+)", out, re.M)
+    # gdb prints the failing line's address label before the error
+    xerr = re.search(r"XERR Cannot access memory at address (0x[0-9a-f]+)", out)
     if xerr:
         bad = int(xerr.group(1), 16)
         rsp = int(re.findall(r"^\$\d+ = (0x[0-9a-f]+)", out, re.M)[-1], 16)
         expect(bad % 4096 == 0 and rsp < bad < rsp + 128, "x/16gx $rsp (0x%x) failed at 0x%x, not at a page end" % (rsp, bad))
         printed = re.findall(r"^0x[0-9a-f]+:\s+(.*)$", out.split("==X==")[1], re.M)
-        words = sum(len(l.split()) for l in printed)
+        words = sum(len([w for w in l.split("XERR")[0].split() if re.match(r"^0x[0-9a-f]+$", w)]) for l in printed)
         expect(words == (bad - rsp) // 8, "x/16gx showed %d words before the unmapped page, want %d" % (words, (bad - rsp) // 8))
     for t in range(1, env.vcpus + 1):
         m = re.search(r"==REGS %d==\n(.*?)==END==" % t, out, re.S)
