@@ -237,6 +237,25 @@ int hv_runctl_clear_bp(struct hv_vm *vm, enum hv_bp_type type, uint64_t addr, un
     return hvk_err_set(err, "no such hardware breakpoint or watchpoint at 0x%llx", (unsigned long long)addr);
 }
 
+/* Does the instruction at the vCPU's RIP return to user mode (iret, sysret,
+ * sysexit, with or without REX.W)? On this machine's KVM a single-step
+ * across such an instruction never traps back to hv and leaves TF set in
+ * the guest's user RFLAGS (measured), so hv refuses to step it. */
+static bool runctl_returns_to_user(struct hv_vm *vm, struct hv_vcpu *v)
+{
+    struct hv_snapshot s;
+    struct x86_cpu_facts facts;
+    uint8_t insn[3];
+    uint64_t bad;
+    if (hv_snapshot_take(v, &s, NULL) < 0 || hv_cpu_facts(vm, &facts, NULL) < 0 ||
+        hv_read_gva(vm, &s, &facts, s.regs.rip, insn, sizeof insn, &bad, NULL) < 0)
+        return false;
+    const uint8_t *p = insn;
+    if ((p[0] & 0xf0) == 0x40)   /* REX prefix */
+        p++;
+    return p[0] == 0xcf || (p[0] == 0x0f && (p[1] == 0x07 || p[1] == 0x35));
+}
+
 int hv_runctl_step(struct hv_vm *vm, unsigned vcpu, struct hvk_err *err)
 {
     if (vcpu >= vm->nr_vcpus)
@@ -249,6 +268,9 @@ int hv_runctl_step(struct hv_vm *vm, unsigned vcpu, struct hvk_err *err)
         return hvk_err_set(err, "the VM is running: stop it before stepping");
     if (halted)
         return hvk_err_set(err, "vCPU %u is halted for good", vcpu);
+    if (!vm->caps.data_breakpoints && runctl_returns_to_user(vm, &vm->vcpus[vcpu]))
+        return hvk_err_set(err, "vCPU %u is at an instruction that returns to user mode; this host's KVM cannot "
+                                "single-step into user code: continue instead", vcpu);
     /* The vCPU is parked: its thread reads these after it wakes (the VM
      * lock orders the handoff). */
     vm->vcpus[vcpu].dbg_single_step = true;

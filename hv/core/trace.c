@@ -40,6 +40,8 @@ struct hv_trace *hv_trace_create(struct hv_vm *vm, struct ring_producer *prod, c
         return NULL;
     }
     t->cfg = (struct hv_trace_config){ .stack_depth = HV_TRACE_DEFAULT_DEPTH, .sample = 1 };
+    pthread_mutex_init(&t->arm_lock, NULL);
+    atomic_init(&t->pending, false);
     atomic_init(&t->stage2, false);
     atomic_init(&t->stack_depth, HV_TRACE_DEFAULT_DEPTH);
     atomic_init(&t->sample, 1);
@@ -108,7 +110,16 @@ static int trace_read_gate(struct hv_trace *t, const struct hv_snapshot *s, unsi
     return 1;
 }
 
-/* Arm every wanted vector against the current IDT. VM paused by the caller. */
+static void trace_update_pending(struct hv_trace *t)
+{
+    bool pending = false;
+    for (unsigned v = 0; v < 32; v++)
+        pending |= t->vec[v].wanted && !t->vec[v].armed;
+    atomic_store(&t->pending, pending);
+}
+
+/* Arm every wanted vector against the current IDT (vCPU 0's). arm_lock
+ * held; vCPU 0 not running (paused, or this is its own thread). */
 static int trace_arm(struct hv_trace *t, struct hvk_err *err)
 {
     struct hv_snapshot s;
@@ -142,6 +153,7 @@ static int trace_arm(struct hv_trace *t, struct hvk_err *err)
     }
     t->idt_base = s.sregs.idt.base;
     t->idt_limit = s.sregs.idt.limit;
+    trace_update_pending(t);
     return 0;
 }
 
@@ -159,6 +171,7 @@ int hv_trace_configure(struct hv_trace *t, const struct hv_trace_config *cfg, st
                            HV_NR_DEBUG_REGS);
 
     hv_vm_pause(t->vm);
+    pthread_mutex_lock(&t->arm_lock);
     struct hv_trace_config old = t->cfg;
     for (unsigned v = 0; v < 32; v++)
         t->vec[v].wanted = (cfg->vectors >> v) & 1u;
@@ -175,24 +188,30 @@ int hv_trace_configure(struct hv_trace *t, const struct hv_trace_config *cfg, st
         atomic_store(&t->stack_depth, cfg->stack_depth);
         atomic_store(&t->sample, cfg->sample);
     }
+    trace_update_pending(t);
+    pthread_mutex_unlock(&t->arm_lock);
     hv_vm_resume(t->vm);
     return rc;
 }
 
-int hv_trace_tick_ms(const struct hv_trace *t)
+int hv_trace_tick_ms(struct hv_trace *t)
 {
     bool any = false;
-    for (unsigned v = 0; v < 32; v++) {
+    pthread_mutex_lock(&t->arm_lock);
+    int ms = -1;
+    for (unsigned v = 0; v < 32 && ms != HV_TRACE_PENDING_MS; v++) {
         if (t->vec[v].wanted && !t->vec[v].armed)
-            return HV_TRACE_PENDING_MS;
+            ms = HV_TRACE_PENDING_MS;
         any |= t->vec[v].wanted;
     }
-    return any ? HV_TRACE_REARM_MS : -1;
+    pthread_mutex_unlock(&t->arm_lock);
+    return ms >= 0 ? ms : any ? HV_TRACE_REARM_MS : -1;
 }
 
 void hv_trace_tick(struct hv_trace *t)
 {
     bool need = false;
+    pthread_mutex_lock(&t->arm_lock);
     for (unsigned v = 0; v < 32 && !need; v++) {
         struct hv_trace_vector *tv = &t->vec[v];
         if (tv->wanted && !tv->armed) {
@@ -210,13 +229,33 @@ void hv_trace_tick(struct hv_trace *t)
             need = !(gate[5] & IDT_GATE_PRESENT) || h != tv->handler;
         }
     }
+    pthread_mutex_unlock(&t->arm_lock);
     if (!need)
         return;
     struct hvk_err err = { "", 0 };
+    /* Pause first, then take the lock: vCPU 0 may hold it while arming on
+     * its own thread, and it must be able to finish and park. */
     hv_vm_pause(t->vm);
+    pthread_mutex_lock(&t->arm_lock);
     if (trace_arm(t, &err) < 0)
         snprintf(t->arm_error, sizeof t->arm_error, "%s", err.msg);
+    pthread_mutex_unlock(&t->arm_lock);
     hv_vm_resume(t->vm);
+}
+
+void hv_trace_on_exit(struct hv_vcpu *vcpu)
+{
+    struct hv_trace *t = vcpu->vm->trace;
+    if (!t || vcpu->index != 0 || !atomic_load_explicit(&t->pending, memory_order_relaxed))
+        return;
+    struct kvm_sregs sr;
+    if (ioctl(vcpu->fd, KVM_GET_SREGS, &sr) < 0 || !(sr.efer & X86_EFER_LMA) || !sr.cs.l || sr.idt.limit == 0)
+        return;
+    struct hvk_err err = { "", 0 };
+    pthread_mutex_lock(&t->arm_lock);
+    if (trace_arm(t, &err) < 0)
+        snprintf(t->arm_error, sizeof t->arm_error, "%s", err.msg);
+    pthread_mutex_unlock(&t->arm_lock);
 }
 
 static void trace_emit(struct hv_vcpu *vcpu, const struct hvk_fault_rec *rec)

@@ -59,7 +59,10 @@ struct hv_trace {
 
     struct x86_cpu_facts facts;          /* the guest's CPU, fixed at start */
 
-    /* Main thread only (under no lock): the configuration and arming. */
+    /* The configuration and arming: main thread, and vCPU 0's thread while
+     * a vector is pending (hv_trace_on_exit); both under arm_lock. */
+    pthread_mutex_t arm_lock;
+    atomic_bool pending;                 /* a wanted vector is not armed yet */
     struct hv_trace_config cfg;
     struct hv_trace_vector vec[32];
     uint64_t idt_base;
@@ -87,7 +90,12 @@ void hv_trace_tick(struct hv_trace *t);
 /* How long until the next tick is due: short while a vector waits for the
  * guest's IDT (so early faults are not missed), long once all are armed;
  * -1 when tracing is off. */
-int hv_trace_tick_ms(const struct hv_trace *t);
+int hv_trace_tick_ms(struct hv_trace *t);
+/* vCPU thread, after every exit: while a vector waits for the guest's IDT,
+ * vCPU 0 arms it as soon as the IDT is there, before it runs on, so no
+ * fault after the IDT load is missed however late the main thread runs.
+ * One atomic load when nothing is pending. */
+void hv_trace_on_exit(struct hv_vcpu *vcpu);
 /* vCPU thread: a trace breakpoint fired at a handler's first instruction. */
 void hv_trace_on_breakpoint(struct hv_vcpu *vcpu, int slot);
 /* vCPU thread: an MMIO exit (before the device handles it). */

@@ -13,6 +13,7 @@
 #include "cpuid.h"
 #include "guestdbg.h"
 #include "lazymem.h"
+#include "trace.h"
 #include "vm.h"
 
 #define HV_KICK_SIGNAL SIGUSR1
@@ -177,6 +178,8 @@ void *hv_vcpu_thread(void *arg)
         vcpu->exit_count[reason < HV_EXIT_REASON_SLOTS ? reason : HV_EXIT_REASON_SLOTS - 1]++;
         if (!hv_vcpu_handle_exit(vcpu))
             break;
+        if (vm->trace)
+            hv_trace_on_exit(vcpu);
     }
 
     pthread_mutex_lock(&vm->lock);
