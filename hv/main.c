@@ -40,6 +40,7 @@ struct hv_run_opts {
     bool trace_stage2;
     bool allow_write;
     bool lazy_mem;
+    uint64_t event_ring;          /* --event-ring: data bytes per vCPU ring, 0 = default */
     bool no_hvd;
     uint64_t mem;
     unsigned vcpus;
@@ -79,6 +80,8 @@ static void usage_run(FILE *f)
         "      --allow-write   let debuggers write guest memory and registers (off: refused)\n"
         "      --lazy-mem      back guest RAM on first touch (userfaultfd); with --trace-stage2\n"
         "                      each first touch is a stage2.fault_in event\n"
+        "      --event-ring SIZE  bytes of each vCPU's event ring to hvd, a power of two from 4K\n"
+        "                      to 64M (default 256K); records that do not fit are dropped and counted\n"
         "  -h, --help          this help\n"
         "\n"
         "Exit status:\n"
@@ -160,7 +163,7 @@ static int usage_error(const char *fmt, ...)
 /* Returns -1 on success, else the exit status to leave with. */
 static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
 {
-    enum { OPT_NAME = 256, OPT_CONSOLE, OPT_STATS, OPT_RUNDIR, OPT_NO_HVD, OPT_TRACE, OPT_TRACE_STAGE2, OPT_ALLOW_WRITE, OPT_LAZY_MEM };
+    enum { OPT_NAME = 256, OPT_CONSOLE, OPT_STATS, OPT_RUNDIR, OPT_NO_HVD, OPT_TRACE, OPT_TRACE_STAGE2, OPT_ALLOW_WRITE, OPT_LAZY_MEM, OPT_EVENT_RING };
     static const struct option longopts[] = {
         { "kernel", required_argument, NULL, 'k' },
         { "cmdline", required_argument, NULL, 'c' },
@@ -175,6 +178,7 @@ static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
         { "trace-stage2", no_argument, NULL, OPT_TRACE_STAGE2 },
         { "allow-write", no_argument, NULL, OPT_ALLOW_WRITE },
         { "lazy-mem", no_argument, NULL, OPT_LAZY_MEM },
+        { "event-ring", required_argument, NULL, OPT_EVENT_RING },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -228,6 +232,11 @@ static int parse_run_opts(int argc, char **argv, struct hv_run_opts *o)
         case OPT_TRACE_STAGE2: o->trace_stage2 = true; break;
         case OPT_ALLOW_WRITE: o->allow_write = true; break;
         case OPT_LAZY_MEM: o->lazy_mem = true; break;
+        case OPT_EVENT_RING:
+            if (parse_size(optarg, &o->event_ring) < 0 || o->event_ring < 4096 || o->event_ring > (64u << 20) ||
+                (o->event_ring & (o->event_ring - 1)))
+                return usage_error("--event-ring '%s' must be a power of two from 4K to 64M", optarg);
+            break;
         case 'h': usage_run(stdout); return 0;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -412,7 +421,8 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
     if (!o.no_hvd) {
-        struct hv_link_config lc = { .rundir = o.rundir, .kernel = o.kernel ? o.kernel : "(bundled)" };
+        struct hv_link_config lc = { .rundir = o.rundir, .kernel = o.kernel ? o.kernel : "(bundled)",
+                                     .vcpu_ring_size = o.event_ring };
         if (hv_link_init(&link_storage, m, &lc, &err) < 0) {
             fprintf(stderr, "hv: %s\n", err.msg);
             hv_link_destroy(&link_storage);

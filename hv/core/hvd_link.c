@@ -94,7 +94,7 @@ int hv_link_init(struct hv_link *l, struct hv_machine *m, const struct hv_link_c
         return -1;
 
     struct ring_layout lay = {
-        .nr_vcpus = m->vm->nr_vcpus, .vcpu_ring_size = LINK_VCPU_RING_SIZE,
+        .nr_vcpus = m->vm->nr_vcpus, .vcpu_ring_size = cfg->vcpu_ring_size ? cfg->vcpu_ring_size : LINK_VCPU_RING_SIZE,
         .ctl_ring_size = LINK_CTL_RING_SIZE, .cmd_ring_size = LINK_CMD_RING_SIZE,
     };
     if (ring_layout_size(&lay, &l->ring_size, err) < 0)

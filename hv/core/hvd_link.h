@@ -26,6 +26,7 @@ struct hv_link_config {
     const char *rundir;        /* --rundir, or NULL for the default */
     const char *kernel;        /* shown to hvd: a path or "(bundled)" */
     bool quiet;                /* no log lines about hvd coming and going */
+    uint64_t vcpu_ring_size;   /* data bytes per vCPU event ring; 0 = default */
 };
 
 enum hv_link_state {
