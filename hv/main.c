@@ -17,6 +17,8 @@
 
 #include "boot/embedded_guest.h"
 #include "boot/pvh.h"
+#include <hvkit/ring.h>
+
 #include "core/hvd_link.h"
 #include "core/lazymem.h"
 #include "core/machine.h"
@@ -289,7 +291,17 @@ static int read_kernel_file(const char *path, void **buf, size_t *len)
     return 0;
 }
 
-static void print_exit_stats(struct hv_vm *vm)
+/* After the vCPU threads are gone the main thread may use their ring
+ * producers: report any drops still pending as a LOST record, waiting a
+ * little (bounded) for hvd to make room, so hvd's count ends exact. */
+static void flush_event_rings(struct hv_vm *vm, struct hv_link *link)
+{
+    for (unsigned i = 0; link && i < vm->nr_vcpus; i++)
+        for (unsigned tries = 0; tries < 50 && ring_flush(&link->vcpu_prod[i]) != 0; tries++)
+            usleep(10000);
+}
+
+static void print_exit_stats(struct hv_vm *vm, struct hv_link *link)
 {
     static const char *const names[HV_EXIT_REASON_SLOTS] = {
         [2] = "io", [4] = "debug", [5] = "hlt", [6] = "mmio", [8] = "shutdown", [10] = "intr",
@@ -302,6 +314,18 @@ static void print_exit_stats(struct hv_vm *vm)
                 fprintf(stderr, " %s=%llu", names[r] ? names[r] : "other",
                         (unsigned long long)vm->vcpus[i].exit_count[r]);
         fputc('\n', stderr);
+        if (vm->trace) {
+            const struct hv_trace_counters *c = &vm->trace->counters[i];
+            fprintf(stderr, "hv: vCPU %u trace: hits=%llu recorded=%llu dropped=%llu sampled_out=%llu\n", i,
+                    (unsigned long long)c->hits, (unsigned long long)c->recorded, (unsigned long long)c->dropped,
+                    (unsigned long long)c->sampled_out);
+        }
+        if (link) {
+            const struct ring_producer *p = &link->vcpu_prod[i];
+            fprintf(stderr, "hv: vCPU %u ring: written=%llu lost=%llu unreported=%llu\n", i,
+                    (unsigned long long)p->written, (unsigned long long)p->lost_total,
+                    (unsigned long long)p->lost_pending);
+        }
     }
 }
 
@@ -467,8 +491,9 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
     rc = run_main_loop(vm, sigfd, link);
+    flush_event_rings(vm, link);
     if (o.stats)
-        print_exit_stats(vm);
+        print_exit_stats(vm, link);
 out:
     if (vm) {
         hv_lazymem_stop(vm);
