@@ -316,9 +316,11 @@ static void print_exit_stats(struct hv_vm *vm, struct hv_link *link)
         fputc('\n', stderr);
         if (vm->trace) {
             const struct hv_trace_counters *c = &vm->trace->counters[i];
-            fprintf(stderr, "hv: vCPU %u trace: hits=%llu recorded=%llu dropped=%llu sampled_out=%llu\n", i,
+            fprintf(stderr, "hv: vCPU %u trace: hits=%llu recorded=%llu dropped=%llu sampled_out=%llu "
+                            "cost_ns=%llu costed=%llu\n", i,
                     (unsigned long long)c->hits, (unsigned long long)c->recorded, (unsigned long long)c->dropped,
-                    (unsigned long long)c->sampled_out);
+                    (unsigned long long)c->sampled_out, (unsigned long long)c->cost_ns,
+                    (unsigned long long)c->costed);
         }
         if (link) {
             const struct ring_producer *p = &link->vcpu_prod[i];

@@ -132,6 +132,7 @@ static bool exit_debug(struct hv_vcpu *vcpu)
         hv_runctl_on_step(vcpu);
         return true;
     case HV_DBG_STEP_DONE:
+        hv_trace_step_over_done(vcpu);
         return true;
     default:
         /* Not ours: a debug exit with no breakpoint or step of hv's (e.g. a

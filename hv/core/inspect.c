@@ -27,6 +27,14 @@ static uint32_t snapshot_pkru(struct hv_vcpu *vcpu)
     return pkru;
 }
 
+static void snapshot_fill_paging(struct hv_snapshot *s)
+{
+    s->paging = (struct x86_paging_regs){
+        .cr0 = s->sregs.cr0, .cr3 = s->sregs.cr3, .cr4 = s->sregs.cr4,
+        .efer = s->sregs.efer, .rflags = s->regs.rflags, .pkru = s->pkru,
+    };
+}
+
 int hv_snapshot_take(struct hv_vcpu *vcpu, struct hv_snapshot *s, struct hvk_err *err)
 {
     memset(s, 0, sizeof *s);
@@ -37,10 +45,22 @@ int hv_snapshot_take(struct hv_vcpu *vcpu, struct hv_snapshot *s, struct hvk_err
         return hvk_err_set(err, "KVM_GET_SREGS on vCPU %u: %s", vcpu->index, strerror(errno));
     if (s->sregs.cr4 & X86_CR4_PKE)
         s->pkru = snapshot_pkru(vcpu);
-    s->paging = (struct x86_paging_regs){
-        .cr0 = s->sregs.cr0, .cr3 = s->sregs.cr3, .cr4 = s->sregs.cr4,
-        .efer = s->sregs.efer, .rflags = s->regs.rflags, .pkru = s->pkru,
-    };
+    snapshot_fill_paging(s);
+    return 0;
+}
+
+int hv_snapshot_at_exit(struct hv_vcpu *vcpu, struct hv_snapshot *s, struct hvk_err *err)
+{
+    const uint64_t both = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+    if ((vcpu->run->kvm_valid_regs & both) != both)
+        return hv_snapshot_take(vcpu, s, err);
+    memset(s, 0, sizeof *s);
+    s->vcpu = vcpu->index;
+    s->regs = vcpu->run->s.regs.regs;
+    s->sregs = vcpu->run->s.regs.sregs;
+    if (s->sregs.cr4 & X86_CR4_PKE)
+        s->pkru = snapshot_pkru(vcpu);
+    snapshot_fill_paging(s);
     return 0;
 }
 

@@ -27,6 +27,10 @@ struct hv_snapshot {
 
 /* Take a snapshot of a vCPU that is not running (the VM is paused). */
 int hv_snapshot_take(struct hv_vcpu *vcpu, struct hv_snapshot *s, struct hvk_err *err);
+/* On the vCPU's own thread, right after an exit: the same snapshot from the
+ * registers KVM handed over with the exit (KVM_CAP_SYNC_REGS) when they are
+ * there, else with ioctls. */
+int hv_snapshot_at_exit(struct hv_vcpu *vcpu, struct hv_snapshot *s, struct hvk_err *err);
 /* The paging facts of the CPU the guest sees (its CPUID, as set by hv). */
 int hv_cpu_facts(struct hv_vm *vm, struct x86_cpu_facts *facts, struct hvk_err *err);
 /* A walker memory accessor over the VM's RAM (bounds-checked by hv_vm_read_gpa). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include <hvkit/hvsym.h>
 #include <hvkit/ring.h>
@@ -281,11 +282,33 @@ static bool trace_sampled(struct hv_trace *t, struct hv_trace_counters *c)
     return true;
 }
 
+static uint64_t trace_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void hv_trace_step_over_done(struct hv_vcpu *vcpu)
+{
+    struct hv_trace *t = vcpu->vm->trace;
+    struct hv_trace_counters *c = t ? &t->counters[vcpu->index] : NULL;
+    if (!c || !c->t0_ns)
+        return;
+    c->cost_ns += trace_now_ns() - c->t0_ns;
+    c->costed++;
+    c->t0_ns = 0;
+}
+
 void hv_trace_on_breakpoint(struct hv_vcpu *vcpu, int slot)
 {
     struct hv_trace *t = vcpu->vm->trace;
     if (!t || slot < 0 || slot >= HV_NR_DEBUG_REGS)
         return;
+    /* The exit itself happened a moment ago; measure from here to the end
+     * of the step-over: all the extra time a traced fault costs the guest
+     * beyond its own exit round trip. */
+    t->counters[vcpu->index].t0_ns = trace_now_ns();
     int vector = atomic_load(&t->vector_of_slot[slot]);
     if (vector < 0)
         return; /* disarmed while in flight */

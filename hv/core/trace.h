@@ -50,6 +50,9 @@ struct hv_trace_counters {
     uint64_t recorded;       /* records offered to the ring */
     uint64_t dropped;        /* ring full: dropped (the ring counts them too) */
     uint64_t sampled_out;    /* skipped by 1-in-N sampling */
+    uint64_t cost_ns;        /* wall time from each breakpoint exit to the end of its step-over */
+    uint64_t costed;         /* breakpoint hits cost_ns covers */
+    uint64_t t0_ns;          /* start of the hit being stepped over, 0 if none */
 };
 
 struct hv_trace {
@@ -96,6 +99,9 @@ int hv_trace_tick_ms(struct hv_trace *t);
  * fault after the IDT load is missed however late the main thread runs.
  * One atomic load when nothing is pending. */
 void hv_trace_on_exit(struct hv_vcpu *vcpu);
+/* vCPU thread: the step-over of a trace breakpoint finished (ends the
+ * cost measurement hv_trace_on_breakpoint started). */
+void hv_trace_step_over_done(struct hv_vcpu *vcpu);
 /* vCPU thread: a trace breakpoint fired at a handler's first instruction. */
 void hv_trace_on_breakpoint(struct hv_vcpu *vcpu, int slot);
 /* vCPU thread: an MMIO exit (before the device handles it). */

@@ -48,7 +48,7 @@ void trace_record_exception(struct hv_trace *t, struct hv_vcpu *vcpu, unsigned v
 
     memset(rec, 0, sizeof *rec);
     memset(&f, 0, sizeof f);
-    if (hv_snapshot_take(vcpu, &s, NULL) < 0) {
+    if (hv_snapshot_at_exit(vcpu, &s, NULL) < 0) {
         rec->vcpu = vcpu->index;
         rec->cls = HVK_FC_EXCEPTION;
         rec->vector = (uint8_t)vector;
@@ -105,7 +105,7 @@ void trace_record_mmio(struct hv_trace *t, struct hv_vcpu *vcpu, uint64_t gpa, u
     struct hv_snapshot s;
     struct x86_fault_frame frame = { 0 };
     uint64_t cr3 = 0, value = 0;
-    if (hv_snapshot_take(vcpu, &s, NULL) == 0) {
+    if (hv_snapshot_at_exit(vcpu, &s, NULL) == 0) {
         frame = (struct x86_fault_frame){ .rip = s.regs.rip, .rsp = s.regs.rsp, .rflags = s.regs.rflags,
                                           .cs = s.sregs.cs.selector, .ss = s.sregs.ss.selector };
         cr3 = s.sregs.cr3;

@@ -159,6 +159,10 @@ void *hv_vcpu_thread(void *arg)
             hv_vm_end(vm, HV_EXIT_INTERNAL);
             break;
         }
+        /* While guest debugging is on (tracing, gdb), have KVM hand the
+         * registers over with each exit instead of two ioctls per fault. */
+        vcpu->run->kvm_valid_regs = vcpu->dbg_enabled && vm->caps.sync_regs
+                                        ? KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS : 0;
         int run_rc = ioctl(vcpu->fd, KVM_RUN, 0);
         int run_errno = errno;
         if (vm->lazymem)
