@@ -9,39 +9,12 @@ static const struct { uint32_t bit; const char *name; } hvjson_pfec_bits[] = {
     { X86_PFEC_RSVD, "RSVD" }, { X86_PFEC_ID, "I/D" }, { X86_PFEC_PK, "PK" },
 };
 
-/* A symbol name as a JSON string; invalid UTF-8 bytes become '?' (names
- * come from files the user gave). Same rule as stack_json.c. */
-static json_t *hvjson_fault_symname(const char *name)
-{
-    json_t *s = json_string(name);
-    if (s)
-        return s;
-    size_t n = strlen(name);
-    char *c = malloc(n + 1);
-    if (!c)
-        return NULL;
-    for (size_t i = 0; i <= n; i++)
-        c[i] = (unsigned char)name[i] >= 0x80 ? '?' : name[i];
-    s = json_string(c);
-    free(c);
-    return s;
-}
-
 /* {"pc", "symbol"?, "offset"?}; a return address (frame > 0) is named by
  * pc - 1, the call, with the offset still counted from pc. */
 static json_t *hvjson_fault_frame(uint64_t pc, bool is_return, const struct x86_symbolizer *sym)
 {
     json_t *o = json_pack("{s:o}", "pc", hvjson_hex(pc));
-    const char *name = NULL;
-    uint64_t off = 0, at = is_return && pc ? pc - 1 : pc;
-    if (!o || !sym || !sym->lookup || sym->lookup(sym->ctx, at, &name, &off) != 0 || !name)
-        return o;
-    if (is_return && pc)
-        off++;
-    if (off > (uint64_t)INT64_MAX)
-        return o;
-    if (json_object_set_new(o, "symbol", hvjson_fault_symname(name)) < 0 ||
-        json_object_set_new(o, "offset", json_integer((json_int_t)off)) < 0) {
+    if (o && hvjson_add_symbol(o, sym, pc, is_return) < 0) {
         json_decref(o);
         return NULL;
     }

@@ -49,6 +49,12 @@ json_t *hvjson_fault(const struct hvk_fault_rec *r, const struct x86_symbolizer 
 /* {"user","writable","executable","pkey","str"} as a new object. */
 json_t *hvjson_rights(const struct x86_rights *r);
 
+/* Add "symbol" and "offset" to o when sym (may be NULL) knows addr. A
+ * return address (is_return) is looked up at addr - 1, the call, so a call
+ * that ends a function is not named after the next one; offset still counts
+ * from addr. Invalid UTF-8 in names becomes '?'. -1 only when out of memory. */
+int hvjson_add_symbol(json_t *o, const struct x86_symbolizer *sym, uint64_t addr, bool is_return);
+
 /* "0x%llx" as a new JSON string. */
 json_t *hvjson_hex(uint64_t v);
 
