@@ -43,6 +43,12 @@ static inline u64 hvk_rdmsr(u32 msr)
     __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
     return ((u64)hi << 32) | lo;
 }
+static inline u64 hvk_rdtsc(void)
+{
+    u32 lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((u64)hi << 32) | lo;
+}
 /* rep stosq: one instruction, which matters where kernel code is emulated. */
 static inline void hvk_zero_page(void *p)
 {

@@ -14,10 +14,10 @@
 	jmp hvk_trap_common
 .endm
 
-	.text
+.macro HVK_ISR_TABLE name
 	.p2align 4
-	.globl hvk_isr_table
-hvk_isr_table:
+	.globl \name
+\name:
 	HVK_ISR 0, 0
 	HVK_ISR 1, 0
 	HVK_ISR 2, 0
@@ -51,6 +51,13 @@ hvk_isr_table:
 	HVK_ISR 30, 1
 	HVK_ISR 31, 0
 	HVK_ISR HVK_VEC_SYSCALL, 0
+.endm
+
+	.text
+	HVK_ISR_TABLE hvk_isr_table
+/* The same stubs at other addresses: `idt-swap` (faults.c) points some
+ * gates here mid-run, so a hypervisor tracing the handlers must follow. */
+	HVK_ISR_TABLE hvk_isr_table_alt
 
 /* Common path: save the GPRs, then build a frame record (interrupted rbp,
  * interrupted rip) so frame-pointer unwinders walk through the trap. */

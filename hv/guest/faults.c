@@ -18,6 +18,11 @@
 #define HVK_PDE_2M_RSVD      0x1fe000ull  /* bits 20:13 of a 2 MiB PDE */
 #define HVK_PDPTE_1G_RSVD    0x3fffe000ull  /* bits 29:13 of a 1 GiB PDPTE */
 #define HVK_SPURIOUS_STREAK  16         /* the same spurious fault this often in a row is a bug, not a race */
+/* idt-swap: how long vCPU 0 waits after repointing the gates, in TSC cycles.
+ * Not calibrated: 6e9 is 1.5 s at a 4 GHz TSC and longer at any slower one
+ * (2.2 s at this machine's 2.7 GHz), enough for a hypervisor that polls the
+ * IDT every 500 ms to notice twice. */
+#define HVK_IDT_SWAP_WAIT_TSC 6000000000ull
 
 /* The frames lab pages map: one per vCPU, the last for the shared spurious page. */
 static u8 hvk_lab_frames[HVK_MAX_CPUS + 1][HVK_PAGE_SIZE] __attribute__((aligned(HVK_PAGE_SIZE)));
@@ -38,6 +43,9 @@ static int hvk_rsvd_bit;
 static volatile u64 hvk_spur_seq;
 static volatile u32 hvk_spur_end;
 static volatile u32 hvk_rsvd_pde_lock;
+/* idt-swap barrier: the other online vCPUs arrive, vCPU 0 swaps and waits, then releases them. */
+static volatile u32 hvk_swap_arrived;
+static volatile u32 hvk_swap_released;
 
 struct hvk_fwalk {
     int level;          /* where the walk stopped: 1..4 (or the leaf level) */
@@ -433,6 +441,44 @@ static void hvk_spurious_helper(void)
     }
 }
 
+/* `idt-swap`: the gates of #PF, #GP and #UD move to the alternate stubs
+ * (entry.S, same code at other addresses) while every other vCPU waits at a
+ * barrier, so no fault is in flight; then vCPU 0 waits HVK_IDT_SWAP_WAIT_TSC
+ * before anyone faults again. Nothing here faults: the counts stay exact. */
+static void hvk_faults_idt_swap(struct hvk_cpu *c, u64 rep)
+{
+    static const u32 vecs[] = { 14, 13, 6 };
+    struct hvk_line l;
+    u32 others = 0;
+    u64 t0;
+    if (c->index != 0) {
+        __atomic_add_fetch(&hvk_swap_arrived, 1, __ATOMIC_ACQ_REL);
+        while (!__atomic_load_n(&hvk_swap_released, __ATOMIC_ACQUIRE))
+            hvk_pause();
+        return;
+    }
+    for (u32 i = 1; i < HVK_MAX_CPUS; i++)
+        others += hvk_cpus[i].online;       /* final at `ready` */
+    while (__atomic_load_n(&hvk_swap_arrived, __ATOMIC_ACQUIRE) < others)
+        hvk_pause();
+    for (u32 i = 0; i < sizeof vecs / sizeof vecs[0]; i++) {
+        u64 new = (u64)hvk_isr_table_alt + 16 * vecs[i];
+        u64 old = hvk_trap_set_handler(vecs[i], new);
+        hvk_line_begin(&l, "idt-swap");
+        hvk_line_dec(&l, "vec", vecs[i]);
+        hvk_line_str(&l, "name", hvk_vec_short[vecs[i]]);
+        hvk_line_hex(&l, "old", old);
+        hvk_line_hex(&l, "new", new);
+        hvk_line_dec(&l, "rep", rep);
+        hvk_line_dec(&l, "wait_tsc", HVK_IDT_SWAP_WAIT_TSC);
+        hvk_line_end(&l);
+    }
+    t0 = hvk_rdtsc();
+    while (hvk_rdtsc() - t0 < HVK_IDT_SWAP_WAIT_TSC)
+        hvk_pause();
+    __atomic_store_n(&hvk_swap_released, 1, __ATOMIC_RELEASE);
+}
+
 u32 hvk_faults_battery(struct hvk_cpu *c)
 {
     struct hvk_fstep s = { .c = c };
@@ -440,6 +486,8 @@ u32 hvk_faults_battery(struct hvk_cpu *c)
     bool pair = hvk_cpus[1].online;         /* final at `ready` */
     u64 attempts = 0, observed = 0;
     for (s.rep = 0; s.rep < hvk_opts.faults; s.rep++) {
+        if (hvk_opts.idt_swap && s.rep == hvk_opts.faults / 2)
+            hvk_faults_idt_swap(c, s.rep);
         hvk_fstep_demand(&s);
         hvk_fstep_rights(&s);
         hvk_fstep_reserved(&s);

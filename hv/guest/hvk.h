@@ -124,6 +124,7 @@ struct hvk_options {
     u64 beat;           /* heartbeat every N iterations */
     char crash[16];     /* crash=KIND: vCPU 0 faults on purpose after `ready` */
     u64 faults;         /* faults[=N]: run the fault battery N times on every vCPU (0 = off) */
+    bool idt_swap;      /* faults: repoint the #PF/#GP/#UD gates before the second half of the repetitions */
 };
 extern struct hvk_options hvk_opts;
 extern bool hvk_have_nx;
@@ -185,6 +186,7 @@ u64 hvk_user_stack_bottom(u32 cpu);
 /* trap.c */
 void hvk_trap_init(void);           /* BSP: build GDT, TSSs and IDT */
 void hvk_trap_load(u32 cpu);        /* every vCPU: load them */
+u64 hvk_trap_set_handler(u32 vec, u64 handler);   /* repoint a gate (same DPL, IST); returns the old handler */
 extern volatile u64 hvk_demand_faults;
 extern volatile u64 hvk_demand_spurious;
 HVK_NORETURN void hvk_exit(u32 status);
@@ -201,6 +203,7 @@ u64 hvk_fx_ud(void);                /* the #UD of a kernel ud2: returns its erro
 extern const u8 hvk_fx_gp_at[], hvk_fx_gp_done[], hvk_fx_ud_at[], hvk_fx_ud_done[];
 extern const u8 hvk_probe_read_at[], hvk_probe_write_rd_at[], hvk_probe_write_at[], hvk_probe_done[];
 extern const u8 hvk_isr_table[];    /* 33 stubs of 16 bytes: vectors 0-31, then 0x80 */
+extern const u8 hvk_isr_table_alt[];   /* the same stubs again, at other addresses (idt-swap) */
 
 /* user.S (user VAs) */
 extern const u8 hvk_user_task[], hvk_user_probe_read[], hvk_user_probe_write[];

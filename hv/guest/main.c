@@ -146,6 +146,8 @@ static void hvk_parse_cmdline(void)
             hvk_opts.faults = 1;
         else if (val && hvk_streq(tok, "faults"))
             ok = hvk_parse_u64(val, &hvk_opts.faults);
+        else if (!val && hvk_streq(tok, "idt-swap"))
+            hvk_opts.idt_swap = true;
         else if (val && hvk_streq(tok, "crash") && hvk_crash_valid(val))
             hvk_memcpy(hvk_opts.crash, val, n - (u32)(val - tok) + 1);
         else

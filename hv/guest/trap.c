@@ -41,6 +41,24 @@ static void hvk_idt_set(u32 vec, u64 handler, u32 dpl, u32 ist)
     hvk_idt[2 * vec + 1] = handler >> 32;
 }
 
+static u64 hvk_idt_handler(u32 vec)
+{
+    u64 lo = hvk_idt[2 * vec], hi = hvk_idt[2 * vec + 1];
+    return (lo & 0xffff) | (((lo >> 48) & 0xffff) << 16) | ((hi & 0xffffffff) << 32);
+}
+
+/* The caller makes sure no vCPU takes `vec` while its gate is rewritten
+ * (the IDT is shared and a gate is two stores). Returns the old handler. */
+u64 hvk_trap_set_handler(u32 vec, u64 handler)
+{
+    u64 old = hvk_idt_handler(vec);
+    u64 lo = hvk_idt[2 * vec];
+    u32 dpl = (u32)(lo >> 45) & 3, ist = (u32)(lo >> 32) & 7;
+    hvk_idt_set(vec, handler, dpl, ist);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return old;
+}
+
 void hvk_trap_init(void)
 {
     hvk_gdt[0] = 0;

@@ -31,7 +31,10 @@ NUMERIC = {"va", "end", "pa", "base", "addr", "cr2", "rip", "err", "vec", "cpu",
            "report", "enforced", "cpuid_cpus", "pdpe1gb", "max_cpus", "cr3", "kstack_top", "got", "want", "pt_pages", "pt_max",
            "rsp", "cs", "rflags", "value", "counter", "demand_faults", "demand_spurious", "int80_ud",
            "faults", "caused", "pte", "pde", "pdpte", "pml4e", "exact", "reps", "demand", "reserved", "mmio",
-           "attempts", "observed", "maxphyaddr", "rsvd_va", "rsvd_level", "rsvd_bit", "rep"}
+           "attempts", "observed", "maxphyaddr", "rsvd_va", "rsvd_level", "rsvd_bit", "rep", "old", "new",
+           "wait_tsc"}
+# `idt-swap`: the vectors whose gates move to the alternate stubs, in the order of their lines.
+IDT_SWAP_VECS = {14: "pf", 13: "gp", 6: "ud"}
 # The classes the guest always lists in its `faults` lines (REPORT.md); others appear only when they happened.
 FAULT_CLASSES = ["guest.not_present", "guest.protection.write", "guest.protection.user", "guest.protection.nx",
                  "guest.reserved_bit", "guest.spurious", "stage2.mmio", "exception.ud", "exception.gp"]
@@ -118,6 +121,7 @@ class Checker:
         self.check_cpus()
         self.check_lab()
         self.check_fault_counts()
+        self.check_idt_swap()
         if self.elf:
             self.check_elf()
         if self.mode == "selftest":
@@ -370,6 +374,39 @@ class Checker:
         if reps:
             self.check_battery(counts, cpus, reps, crashed, self.of("stats"))
 
+    def check_idt_swap(self):
+        """`idt-swap` lines: one per swapped vector, before the second half of the battery, old != new
+        (with the ELF: the stub of that vector in hvk_isr_table and in hvk_isr_table_alt); none without the option."""
+        lines = self.of("idt-swap")
+        cmd = self.of("cmdline")
+        boot = self.of("boot")
+        wanted = bool(cmd) and "idt-swap" in cmd[0].get("text", "").split()
+        reps = boot[0].get("faults", 0) if boot else 0
+        if not (wanted and reps):
+            for x in lines:
+                self.err("idt-swap line without `idt-swap` and `faults`: " + x.line)
+            return
+        if self.of("fault") and not lines:
+            return
+        if sorted(x.get("vec") for x in lines) != sorted(IDT_SWAP_VECS):
+            self.err("idt-swap lines for vectors %r, expected one each for %r" % (
+                [x.get("vec") for x in lines], sorted(IDT_SWAP_VECS)))
+        elf = guest_elf.Elf(self.elf) if self.elf else None
+        for x in lines:
+            if IDT_SWAP_VECS.get(x.get("vec")) != x.get("name") or x.get("rep") != reps // 2:
+                self.err("idt-swap: wrong name or not before repetition %d of %d: %s" % (reps // 2, reps, x.line))
+            if x.get("old") == x.get("new") or x.get("wait_tsc", 0) <= 0:
+                self.err("idt-swap: the handler did not move, or no wait: " + x.line)
+            if elf and x.get("vec") in IDT_SWAP_VECS:
+                for key, sym in (("old", "hvk_isr_table"), ("new", "hvk_isr_table_alt")):
+                    want = elf.symbols.get(sym, 0) + 16 * x["vec"]
+                    if x.get(key) != want:
+                        self.err("idt-swap: %s=0x%x, the ELF's %s stub of vector %d is 0x%x" % (
+                            key, x.get(key), sym, x["vec"], want))
+        done = [i for i, x in enumerate(self.r) if x.kind == "faults-done"]
+        if lines and done and self.r.index(lines[-1]) > min(done):
+            self.err("idt-swap line after a faults-done line: the swap must come before the second half")
+
     def check_battery(self, counts, cpus, reps, crashed, stats):
         done = {d["cpu"]: d for d in self.of("faults-done")}
         spur = self.of("faults-spurious")
@@ -568,6 +605,15 @@ def mutations(text):
             "extra exception": "\n".join(
                 lines + ["hvk faults cpu=0 class=exception.de caused=1",
                          "hvk faults-total class=exception.de caused=1 exact=1"]),
+        })
+    if any(x.startswith("hvk idt-swap ") for x in lines):
+        cases.update({
+            "idt-swap line missing": drop("hvk idt-swap vec=13 "),
+            "idt-swap did not move": "\n".join(
+                re.sub(r" new=\S+", " new=" + re.search(r" old=(\S+)", x).group(1), x)
+                if x.startswith("hvk idt-swap vec=14 ") else x for x in lines),
+            "idt-swap in the first rep": edit("hvk idt-swap vec=6 ", " rep=", " rep=0 was="),
+            "idt-swap without option": edit("hvk cmdline ", "idt-swap", "idt-swop"),
         })
     return cases
 
