@@ -814,18 +814,58 @@ static const struct gdb_target_ops hvd_gdb_ops = {
 
 /* ---- answers from hv ---- */
 
-static void hvd_gdb_report(struct hvd_gdb *g, const struct gdb_stop *st)
+/* hv's REGS answer, rebuilt from the registers a STOP record carries: the
+ * keys hvd_gdb_read_reg reads, so gdb's 'g' at the stop needs no round
+ * trip to hv. */
+static json_t *hvd_gdb_stop_regs_json(const struct hvk_stop_regs *r)
 {
-    if (!g->stub)
+    static const char *const gpr[16] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+                                        "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+    json_t *j = json_object();
+    for (unsigned i = 0; j && i < 16; i++)
+        json_object_set_new(j, gpr[i], hvjson_hex(r->gpr[i]));
+    if (!j)
+        return NULL;
+    json_object_set_new(j, "rip", hvjson_hex(r->rip));
+    json_object_set_new(j, "rflags", hvjson_hex(r->rflags));
+    json_object_set_new(j, "cr0", hvjson_hex(r->cr0));
+    json_object_set_new(j, "cr2", hvjson_hex(r->cr2));
+    json_object_set_new(j, "cr3", hvjson_hex(r->cr3));
+    json_object_set_new(j, "cr4", hvjson_hex(r->cr4));
+    json_object_set_new(j, "cr8", hvjson_hex(r->cr8));
+    json_object_set_new(j, "efer", hvjson_hex(r->efer));
+    json_object_set_new(j, "segments",
+                        json_pack("{s:{s:i}, s:{s:i}, s:{s:i}, s:{s:i}, s:{s:i, s:o}, s:{s:i, s:o}}",
+                                  "cs", "selector", r->cs, "ss", "selector", r->ss, "ds", "selector", r->ds,
+                                  "es", "selector", r->es, "fs", "selector", r->fs, "base", hvjson_hex(r->fs_base),
+                                  "gs", "selector", r->gs, "base", hvjson_hex(r->gs_base)));
+    return j;
+}
+
+static void hvd_gdb_report_regs(struct hvd_gdb *g, const struct gdb_stop *st, json_t *regs)
+{
+    if (!g->stub) {
+        json_decref(regs);
         return;
+    }
     hvd_gdb_invalidate(g);
+    if (regs && st->tid > 0 && g->regs)
+        g->regs[hvd_gdb_vcpu(g, st->tid)] = regs;   /* takes the reference */
+    else
+        json_decref(regs);
     gdb_stub_report_stop(g->stub, st);
-    /* gdb's next packet is 'g' for the stopped thread: fetch it now. */
-    if (gdb_stub_state(g->stub) == GDB_STUB_HALTED && st->tid > 0) {
+    /* gdb's next packet is 'g' for the stopped thread: fetch it now unless
+     * the STOP record brought it. */
+    if (gdb_stub_state(g->stub) == GDB_STUB_HALTED && st->tid > 0 && !g->regs[hvd_gdb_vcpu(g, st->tid)]) {
         hvd_gdb_pend_clear(g);
         hvd_gdb_regs(g, hvd_gdb_vcpu(g, st->tid));
     }
     hvd_gdb_flush(g);
+}
+
+static void hvd_gdb_report(struct hvd_gdb *g, const struct gdb_stop *st)
+{
+    hvd_gdb_report_regs(g, st, NULL);
 }
 
 static void hvd_gdb_answer(struct hvd *d, void *ctx, uint64_t tag, int32_t st, json_t *value,
@@ -921,7 +961,7 @@ void hvd_gdb_on_stop(struct hvd *d, struct hvd_vm *vm, uint32_t ring, const void
     case HVK_STOP_WATCH_ACCESS: st.reason = GDB_STOP_AWATCH; st.addr = r.data_addr; break;
     default: st.reason = GDB_STOP_SIGNAL; break;   /* STEP, or a reason this hvd does not know */
     }
-    hvd_gdb_report(g, &st);
+    hvd_gdb_report_regs(g, &st, (r.flags & HVK_STOP_HAS_REGS) ? hvd_gdb_stop_regs_json(&r.regs) : NULL);
 }
 
 /* ---- connections ---- */

@@ -21,10 +21,42 @@ void hv_runctl_init(struct hv_runctl *rc, struct ring_producer *prod)
     rc->prod = prod;
 }
 
+/* The stopped vCPU's registers, from the exit (synced) or ioctls; RIP is
+ * the stop's pc (a software breakpoint has just moved it back). */
+static void runctl_stop_regs(struct hv_vcpu *vcpu, uint64_t pc, struct hvk_stop_rec *rec)
+{
+    struct hv_snapshot s;
+    if (hv_snapshot_at_exit(vcpu, &s, NULL) < 0)
+        return;
+    struct hvk_stop_regs *r = &rec->regs;
+    const struct kvm_regs *g = &s.regs;
+    const uint64_t gpr[16] = { g->rax, g->rbx, g->rcx, g->rdx, g->rsi, g->rdi, g->rbp, g->rsp,
+                               g->r8,  g->r9,  g->r10, g->r11, g->r12, g->r13, g->r14, g->r15 };
+    memcpy(r->gpr, gpr, sizeof gpr);
+    r->rip = pc;
+    r->rflags = g->rflags;
+    r->cs = s.sregs.cs.selector;
+    r->ss = s.sregs.ss.selector;
+    r->ds = s.sregs.ds.selector;
+    r->es = s.sregs.es.selector;
+    r->fs = s.sregs.fs.selector;
+    r->gs = s.sregs.gs.selector;
+    r->fs_base = s.sregs.fs.base;
+    r->gs_base = s.sregs.gs.base;
+    r->cr0 = s.sregs.cr0;
+    r->cr2 = s.sregs.cr2;
+    r->cr3 = s.sregs.cr3;
+    r->cr4 = s.sregs.cr4;
+    r->cr8 = s.sregs.cr8;
+    r->efer = s.sregs.efer;
+    rec->flags |= HVK_STOP_HAS_REGS;
+}
+
 static void runctl_emit_stop(struct hv_vcpu *vcpu, uint32_t reason, uint64_t pc, uint64_t data_addr)
 {
     struct hv_runctl *rc = vcpu->vm->runctl;
     struct hvk_stop_rec rec = { .vcpu = vcpu->index, .reason = reason, .pc = pc, .data_addr = data_addr };
+    runctl_stop_regs(vcpu, pc, &rec);
     rc->stops++;
     if (rc->prod)
         ring_write(&rc->prod[vcpu->index], RING_REC_STOP, 0, &rec, sizeof rec, NULL);
@@ -285,20 +317,16 @@ void hv_runctl_on_hw_break(struct hv_vcpu *vcpu, int slot, const struct hv_dr_sl
     uint32_t reason = s->type == HV_DR_EXEC ? HVK_STOP_HW_BREAK
                       : s->type == HV_DR_WRITE ? HVK_STOP_WATCH_WRITE
                                                : HVK_STOP_WATCH_ACCESS;
-    uint64_t pc = vcpu->run->debug.arch.pc;
-    struct kvm_regs r;
-    if (ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0)
-        pc = r.rip;
+    struct hv_snapshot snap;
+    uint64_t pc = hv_snapshot_at_exit(vcpu, &snap, NULL) == 0 ? snap.regs.rip : vcpu->run->debug.arch.pc;
     runctl_emit_stop(vcpu, reason, pc, reason == HVK_STOP_HW_BREAK ? 0 : s->addr);
     hv_vm_stop_async(vcpu->vm);
 }
 
 void hv_runctl_on_step(struct hv_vcpu *vcpu)
 {
-    struct kvm_regs r;
-    uint64_t pc = vcpu->run->debug.arch.pc;
-    if (ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0)
-        pc = r.rip;
+    struct hv_snapshot snap;
+    uint64_t pc = hv_snapshot_at_exit(vcpu, &snap, NULL) == 0 ? snap.regs.rip : vcpu->run->debug.arch.pc;
     vcpu->dbg_single_step = false;
     vcpu->dbg_dirty = true;
     hv_vm_set_solo(vcpu->vm, -1);

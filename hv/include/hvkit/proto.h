@@ -68,12 +68,28 @@ enum hvk_stop_reason {
     HVK_STOP_STEP,             /* a requested single-step finished */
 };
 
+/* The stopped vCPU's registers, carried in the STOP record so a debugger
+ * needs no round trip to hv to show them (gdb reads them at every stop). */
+struct hvk_stop_regs {
+    uint64_t gpr[16];          /* rax rbx rcx rdx rsi rdi rbp rsp r8..r15 (KVM's order) */
+    uint64_t rip, rflags;
+    uint16_t cs, ss, ds, es, fs, gs;
+    uint32_t pad;
+    uint64_t fs_base, gs_base;
+    uint64_t cr0, cr2, cr3, cr4, cr8, efer;
+};
+
+#define HVK_STOP_HAS_REGS 1u   /* hvk_stop_rec.flags: regs is valid */
+
 /* Payload of RING_REC_STOP. */
 struct hvk_stop_rec {
     uint32_t vcpu;
     uint32_t reason;           /* enum hvk_stop_reason */
     uint64_t pc;               /* where the vCPU stopped (the breakpoint's address) */
     uint64_t data_addr;        /* the watched address for watchpoints, else 0 */
+    uint32_t flags;            /* HVK_STOP_HAS_REGS */
+    uint32_t pad;
+    struct hvk_stop_regs regs; /* the registers at the stop (pc already applied) */
 };
 
 /* The runtime directory shared by hv, hvd and hvctl: --rundir DIR, else
