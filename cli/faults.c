@@ -252,7 +252,7 @@ int hvctl_trace_main(int argc, char **argv, const struct hvctl_opts *o)
 /* ---- faults ------------------------------------------------------------- */
 
 /* One line for a FAULT or LOST event (untrusted: missing members print empty). */
-static void faults_line(const json_t *ev, const struct hvsym_table *syms)
+void hvctl_render_fault_event(FILE *f, const json_t *ev, const struct hvsym_table *syms)
 {
     const json_t *d = json_object_get(ev, "data"), *ts = json_object_get(ev, "timestamp");
     time_t sec = (time_t)json_integer_value(json_object_get(ts, "seconds"));
@@ -261,7 +261,7 @@ static void faults_line(const json_t *ev, const struct hvsym_table *syms)
     if (gmtime_r(&sec, &tm))
         strftime(when, sizeof when, "%H:%M:%S", &tm);
     if (!strcmp(jstr(ev, "event"), "LOST")) {
-        printf("%s.%06d -- lost %" JSON_INTEGER_FORMAT " events (%s; %" JSON_INTEGER_FORMAT " so far)\n", when,
+        fprintf(f, "%s.%06d -- lost %" JSON_INTEGER_FORMAT " events (%s; %" JSON_INTEGER_FORMAT " so far)\n", when,
                (int)json_integer_value(json_object_get(ts, "microseconds")),
                json_integer_value(json_object_get(d, "count")),
                !strcmp(jstr(d, "reason"), "ring") ? "hv's ring was full" : "hvctl read too slowly",
@@ -286,7 +286,7 @@ static void faults_line(const json_t *ev, const struct hvsym_table *syms)
     json_array_foreach(json_object_get(d, "notes"), i, note)
         if (n < sizeof why - 1)
             n += (size_t)snprintf(why + n, sizeof why - n, "%s[%s]", n ? " " : "", json_string_value(note) ? json_string_value(note) : "?");
-    printf("%s.%06d vcpu%-2d %-24s %-18s %s%s%s %s\n", when, (int)json_integer_value(json_object_get(ts, "microseconds")),
+    fprintf(f, "%s.%06d vcpu%-2d %-24s %-18s %s%s%s %s\n", when, (int)json_integer_value(json_object_get(ts, "microseconds")),
            (int)json_integer_value(json_object_get(d, "vcpu")), jstr(d, "class"), jstr(d, "address"), "rip=", rip,
            json_is_true(json_object_get(d, "user")) ? " (user)" : "", why);
 }
@@ -299,7 +299,7 @@ static void faults_show(const json_t *ev, bool json, const struct hvsym_table *s
             puts(t);
         free(t);
     } else {
-        faults_line(ev, syms);
+        hvctl_render_fault_event(stdout, ev, syms);
     }
     fflush(stdout);
 }

@@ -4,6 +4,7 @@
 #define HVCTL_RENDER_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stdio.h>
 
 #include <x86/maps.h>
@@ -20,5 +21,10 @@ void hvctl_render_maps_footer(FILE *f, const struct x86_maps_stats *st, bool col
 
 /* "4K" "2M" "4M" "1G", or the byte count in hex for anything else. */
 const char *hvctl_size_token(uint64_t size, char buf[24]);
+
+/* One line for a FAULT or LOST event (schemas/fault-event.json,
+ * lost-event.json), as `hvctl faults` prints it; syms may be NULL. */
+struct hvsym_table;
+void hvctl_render_fault_event(FILE *f, const json_t *ev, const struct hvsym_table *syms);
 
 #endif

@@ -52,6 +52,7 @@
 #include <x86/walk.h>
 
 #include "hvd_gdb.h"
+#include "hvd_telemetry.h"
 #include "jparse.h"
 #include "render.h"
 #include "render_regs.h"
@@ -758,12 +759,23 @@ static int hvd_gdb_monitor(void *t, struct gdb_stub *s, const char *cmd)
         return hvd_gdb_print(s, text, tlen);
     }
     if (!strcmp(cmd, "faults")) {
-        /* Counters hvd keeps itself (no round trip). */
-        char buf[256];
-        snprintf(buf, sizeof buf, "vm '%s': %llu event records read, %llu lost by hv\n"
-                 "(per-class counts: hvctl faults / query-fault-stats)\n", g->vm->name,
-                 (unsigned long long)g->vm->events, (unsigned long long)g->vm->lost);
-        return gdb_stub_monitor_output(s, buf, strlen(buf)) < 0 ? GDB_ERR : 0;
+        /* What `hvctl faults` prints: the recent faults hvd keeps (no round
+         * trip), then how many records hv dropped. */
+        json_t *recent = hvd_telem_recent(g->vm, 20, "", -1), *ev;
+        size_t i;
+        if (!recent || !(f = open_memstream(&text, &tlen))) {
+            json_decref(recent);
+            return GDB_ERR;
+        }
+        if (json_array_size(recent) == 0)
+            fprintf(f, "no faults traced (turn tracing on with: hvctl trace on)\n");
+        json_array_foreach(recent, i, ev)
+            hvctl_render_fault_event(f, ev, NULL);
+        fprintf(f, "(%llu event records read from hv, %llu lost)\n", (unsigned long long)g->vm->events,
+                (unsigned long long)g->vm->lost);
+        fclose(f);
+        json_decref(recent);
+        return hvd_gdb_print(s, text, tlen);
     }
     return hvd_gdb_say(s, "unknown monitor command '%s' (try: monitor help)\n", cmd);
 }

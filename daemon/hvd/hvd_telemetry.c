@@ -482,29 +482,22 @@ static int hvd_telem_class_arg(const json_t *args, char *buf, size_t len, struct
     return 0;
 }
 
-int hvd_cmd_query_faults(struct hvd *d, struct hvd_slot *s, const json_t *args, struct hvk_err *err)
+json_t *hvd_telem_recent(struct hvd_vm *vm, uint64_t limit, const char *cls, int vcpu)
 {
-    static const char *const allowed[] = {"vm", "limit", "class", "vcpu", NULL};
-    struct hvd_vm *vm;
-    uint64_t limit, vcpu = 0;
-    char cls[48], name[48];
-    bool one_vcpu = json_object_get(args, "vcpu") != NULL;
-    if (hvd_args_only(args, allowed, err) < 0 || hvd_telem_vm(d, args, &vm, err) < 0 ||
-        hvd_args_uint(args, "limit", true, 64, 1, HVD_TELEM_HISTORY, &limit, err) < 0 ||
-        hvd_telem_class_arg(args, cls, sizeof cls, err) < 0 ||
-        (one_vcpu && hvd_args_uint(args, "vcpu", false, 0, 0, vm->vcpus ? vm->vcpus - 1 : 0, &vcpu, err) < 0))
-        return -1;
     struct hvd_telem *t = hvd_telem_get(vm);
+    char name[48];
     if (!t)
-        return FAIL(err, HVD_E_INTERNAL, "out of memory");
+        return NULL;
+    if (limit > HVD_TELEM_HISTORY)
+        limit = HVD_TELEM_HISTORY;
     /* Newest first while selecting, then reversed: oldest first out. */
     uint64_t kept = t->hist_next < HVD_TELEM_HISTORY ? t->hist_next : HVD_TELEM_HISTORY;
-    const struct hvd_hist *pick[HVD_TELEM_HISTORY];
+    static const struct hvd_hist *pick[HVD_TELEM_HISTORY];   /* hvd is single-threaded */
     size_t n = 0;
     for (uint64_t k = 0; k < kept && n < limit; k++) {
         const struct hvd_hist *h = &t->hist[(t->hist_next - 1 - k) % HVD_TELEM_HISTORY];
         hvd_telem_slot_name(h->cls, name, sizeof name);
-        if ((one_vcpu && h->rec.vcpu != vcpu) || !hvd_cls_match(cls, name))
+        if ((vcpu >= 0 && h->rec.vcpu != (uint32_t)vcpu) || !hvd_cls_match(cls, name))
             continue;
         pick[n++] = h;
     }
@@ -516,6 +509,23 @@ int hvd_cmd_query_faults(struct hvd *d, struct hvd_slot *s, const json_t *args, 
             a = NULL;
         }
     }
+    return a;
+}
+
+int hvd_cmd_query_faults(struct hvd *d, struct hvd_slot *s, const json_t *args, struct hvk_err *err)
+{
+    static const char *const allowed[] = {"vm", "limit", "class", "vcpu", NULL};
+    struct hvd_vm *vm;
+    uint64_t limit, vcpu = 0;
+    char cls[48];
+    bool one_vcpu = json_object_get(args, "vcpu") != NULL;
+    if (hvd_args_only(args, allowed, err) < 0 || hvd_telem_vm(d, args, &vm, err) < 0 ||
+        hvd_args_uint(args, "limit", true, 64, 1, HVD_TELEM_HISTORY, &limit, err) < 0 ||
+        hvd_telem_class_arg(args, cls, sizeof cls, err) < 0 ||
+        (one_vcpu && hvd_args_uint(args, "vcpu", false, 0, 0, vm->vcpus ? vm->vcpus - 1 : 0, &vcpu, err) < 0))
+        return -1;
+    struct hvd_telem *t = hvd_telem_get(vm);
+    json_t *a = t ? hvd_telem_recent(vm, limit, cls, one_vcpu ? (int)vcpu : -1) : NULL;
     json_t *r = a ? json_pack("{s:s,s:I,s:o}", "vm", vm->name, "total", (json_int_t)t->total, "faults", a) : NULL;
     if (!r)
         return FAIL(err, HVD_E_INTERNAL, "out of memory");

@@ -32,6 +32,10 @@ void hvd_telem_on_fault(struct hvd *d, struct hvd_vm *vm, uint32_t ring, const s
 /* A LOST record from vCPU ring `ring`: hv dropped l->count records there. */
 void hvd_telem_on_lost(struct hvd *d, struct hvd_vm *vm, uint32_t ring, const struct ring_lost *l);
 void hvd_telem_free(struct hvd_telem *t);
+/* The newest `limit` FAULT events kept for vm (oldest first), filtered by
+ * class name or prefix (cls "" = all) and vCPU (-1 = all); NULL if out of
+ * memory. */
+json_t *hvd_telem_recent(struct hvd_vm *vm, uint64_t limit, const char *cls, int vcpu);
 
 /* After a write to c: queue pending LOST notices if there is room again. */
 void hvd_sub_refill(struct hvd_client *c);

@@ -323,6 +323,10 @@ def part_monitor(c):
     va = var["va"]
     leaf = c.env.of("chain", name="hvk_chain_leaf")[0]["addr"]
     kt = [m for m in c.env.of("map") if m.get("name") == "kernel.text" and m["va"] <= leaf < m["end"]]
+    # Trace the workload's #UDs (its int $0x80 calls) for a moment first, so
+    # `monitor faults` has faults to print.
+    subprocess.run(c.hvctl_cmd("trace", "on", "--vectors", "ud").split(), check=True, stdout=subprocess.DEVNULL)
+    time.sleep(1.0)
     # monitor commands act on the thread gdb last selected for registers
     # (Hg): after `thread 1`, flush gdb's cache so it selects it.
     cmds = ["break hvk_chain_leaf", "continue", "delete",
@@ -333,6 +337,7 @@ def part_monitor(c):
             "shell %s regs --vcpu 0 > %s" % (c.hvctl_cmd(), c.path("regs0.txt")),
             "echo ==STACK==\\n", "monitor stack", "echo ==END==\\n",
             "echo ==FAULTS==\\n", "monitor faults", "echo ==END==\\n",
+            "shell %s faults --limit 20 > %s" % (c.hvctl_cmd(), c.path("faults.txt")),
             "x/2gx 0x%x" % leaf,
             "monitor phys on", "x/2gx 0x%x" % (kt[0]["pa"] + leaf - kt[0]["va"] if kt else 0),
             "monitor phys off", "x/2gx 0x%x" % leaf,
@@ -359,6 +364,15 @@ def part_monitor(c):
            (m.group(1) if m else out[-1500:]))
     m = re.search(r"==FAULTS==\n(.*?)==END==", out, re.S)
     expect(m and m.group(1).strip(), "monitor faults printed nothing")
+    # The fault lines are hvctl's, exactly (the VM is stopped: no new ones);
+    # monitor adds one closing line of hvd's counts.
+    try:
+        want = open(c.path("faults.txt")).read()
+    except OSError:
+        want = None
+    got = "".join(l for l in (m.group(1) if m else "").splitlines(True) if not l.startswith("("))
+    expect(want and "exception.ud" in want and got == want,
+           "monitor faults != hvctl faults:\n--- monitor\n%s--- hvctl\n%s" % (got, want))
     expect(kt, "the report has no kernel.text map around hvk_chain_leaf")
     xs = re.findall(r"^0x[0-9a-f]+(?: <[^>]*>)?:\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)$", out, re.M)
     expect(len(xs) == 3 and xs[0] == xs[1] == xs[2], "x by GVA / by GPA (phys on) / GVA again differ: %s" % xs)
