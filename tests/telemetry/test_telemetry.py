@@ -347,12 +347,24 @@ def check_loss_exact(env, c, name, what):
     return st["total"], dropped
 
 
+def wait_faults_flowing(c, name, timeout=60):
+    """Return once hvd has counted faults of this VM: the storm is on."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = c.call("query-fault-stats", {"vm": name})
+        if r.get("return", {}).get("total", 0) > 0:
+            return
+        time.sleep(0.05)
+    raise T.Fail("no fault of %s reached hvd within %d s" % (name, timeout))
+
+
 def tiny_ring(env, S):
     name = "tiny"
     c = Sub(env.sock)
     p = env.start_hv(name, 2, ["--cmdline", "faults=150 quiet", "--trace", "pf,gp,ud", "--trace-stage2",
                                "--event-ring", "4K", "--stats"])
     env.wait_vm(c, name)
+    wait_faults_flowing(c, name)
     # hvd drains a 4 KiB ring faster than this guest faults, so hold it for
     # a second mid-storm: the ring must overflow, and resume afterwards.
     env.hvd.send_signal(signal.SIGSTOP)
@@ -382,8 +394,8 @@ def hvd_frozen(env, S):
     p = env.start_hv(name, 2, ["--cmdline", "faults=400 quiet beat=0", "--trace", "pf,gp,ud",
                                "--trace-stage2", "--stats"])
     env.wait_vm(c, name)
+    wait_faults_flowing(c, name)
     c.close()
-    time.sleep(0.5)
     env.hvd.send_signal(signal.SIGSTOP)
     try:
         before = cpu_seconds(p.pid)
