@@ -161,15 +161,23 @@ static double hvd_telem_rate(const struct hvd_telem *t, uint64_t now_ns, unsigne
     return (double)sum / n;
 }
 
-/* The wall-clock time of a monotonic record time, as the event timestamp. */
+/* The wall-clock time of a monotonic record time, as the event timestamp.
+ * The offset between the two clocks is taken once, so one event has the
+ * same timestamp in every query, every subscription and every gdb monitor
+ * output (a wall-clock step after hvd starts is not followed). */
 static json_t *hvd_telem_timestamp(uint64_t rec_ns)
 {
-    struct timespec rt;
-    clock_gettime(CLOCK_REALTIME, &rt);
-    uint64_t wall = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
-    uint64_t mono = hvd_now_ns();
-    if (rec_ns <= mono && mono - rec_ns < wall)
-        wall -= mono - rec_ns;
+    static bool have_offset;
+    static uint64_t offset;   /* CLOCK_REALTIME - CLOCK_MONOTONIC, in ns */
+    if (!have_offset) {
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        uint64_t wall = (uint64_t)rt.tv_sec * 1000000000ull + (uint64_t)rt.tv_nsec;
+        uint64_t mono = hvd_now_ns();
+        offset = wall > mono ? wall - mono : 0;
+        have_offset = true;
+    }
+    uint64_t wall = rec_ns + offset;
     return json_pack("{s:I,s:I}", "seconds", (json_int_t)(wall / 1000000000ull), "microseconds",
                      (json_int_t)(wall % 1000000000ull / 1000u));
 }

@@ -131,6 +131,9 @@ static bool exit_debug(struct hv_vcpu *vcpu)
     case HV_DBG_SINGLE_STEP:
         hv_runctl_on_step(vcpu);
         return true;
+    case HV_DBG_SW_BREAK:
+        hv_runctl_on_int3(vcpu);
+        return true;
     case HV_DBG_STEP_DONE:
         hv_trace_step_over_done(vcpu);
         return true;

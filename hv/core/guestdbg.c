@@ -62,6 +62,16 @@ void hv_dr_free(struct hv_vm *vm, int slot)
     pthread_mutex_unlock(&vm->dbg.lock);
 }
 
+void hv_dbg_set_sw_bp(struct hv_vm *vm, bool on)
+{
+    pthread_mutex_lock(&vm->dbg.lock);
+    if (vm->dbg.sw_bp != on) {
+        vm->dbg.sw_bp = on;
+        atomic_fetch_add(&vm->dbg.generation, 1);
+    }
+    pthread_mutex_unlock(&vm->dbg.lock);
+}
+
 struct hv_dr_slot hv_dr_get(struct hv_vm *vm, int slot)
 {
     struct hv_dr_slot s = { .owner = HV_DR_FREE };
@@ -103,18 +113,20 @@ int hv_vcpu_debug_sync(struct hv_vcpu *vcpu, struct hvk_err *err)
                                 (dr7_len_bits(s->len) << (18 + i * 4));
         any = true;
     }
+    bool sw = vm->dbg.sw_bp;
     pthread_mutex_unlock(&vm->dbg.lock);
     if (any)
         dbg.arch.debugreg[7] |= DR7_GE;
     bool step = vcpu->dbg_stepping_over >= 0 || vcpu->dbg_single_step;
-    if (any || step || vcpu->dbg_enabled) {
+    bool on = any || step || sw;
+    if (on || vcpu->dbg_enabled) {
         /* Turning debugging off once it was on still takes one ioctl. */
-        dbg.control = (any || step) ? KVM_GUESTDBG_ENABLE | (any ? KVM_GUESTDBG_USE_HW_BP : 0) |
-                                          (step ? KVM_GUESTDBG_SINGLESTEP : 0)
-                                    : 0;
+        dbg.control = on ? KVM_GUESTDBG_ENABLE | (any ? KVM_GUESTDBG_USE_HW_BP : 0) |
+                               (step ? KVM_GUESTDBG_SINGLESTEP : 0) | (sw ? KVM_GUESTDBG_USE_SW_BP : 0)
+                         : 0;
         if (ioctl(vcpu->fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
             return hvk_err_set(err, "KVM_SET_GUEST_DEBUG on vCPU %u: %s", vcpu->index, strerror(errno));
-        vcpu->dbg_enabled = any || step;
+        vcpu->dbg_enabled = on;
     }
     vcpu->dbg_applied = gen;
     vcpu->dbg_dirty = false;
@@ -131,6 +143,8 @@ enum hv_debug_event hv_vcpu_debug_exit(struct hv_vcpu *vcpu, int *slot)
 {
     const struct kvm_debug_exit_arch *a = &vcpu->run->debug.arch;
     *slot = -1;
+    if (a->exception == 3)   /* #BP: an int3, ours or the guest's (KVM_GUESTDBG_USE_SW_BP) */
+        return HV_DBG_SW_BREAK;
     if (vcpu->dbg_stepping_over >= 0 && (a->dr6 & DR6_BS)) {
         vcpu->dbg_stepping_over = -1;
         vcpu->dbg_dirty = true;

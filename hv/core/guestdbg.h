@@ -39,11 +39,13 @@ struct hv_dr_slot {
 struct hv_guestdbg {
     pthread_mutex_t lock;
     struct hv_dr_slot slot[HV_NR_DEBUG_REGS];
+    bool sw_bp;                /* int3 software breakpoints planted: KVM must report #BP */
     atomic_uint generation;
 };
 
 /* What a debug exit was, for the owner to act on. */
-enum hv_debug_event { HV_DBG_NONE, HV_DBG_BREAKPOINT, HV_DBG_STEP_DONE, HV_DBG_SINGLE_STEP, HV_DBG_UNKNOWN };
+enum hv_debug_event { HV_DBG_NONE, HV_DBG_BREAKPOINT, HV_DBG_STEP_DONE, HV_DBG_SINGLE_STEP, HV_DBG_SW_BREAK,
+                      HV_DBG_UNKNOWN };
 
 void hv_guestdbg_init(struct hv_guestdbg *d);
 /* Claim a debug register. -1 with a message naming every current user when
@@ -51,6 +53,9 @@ void hv_guestdbg_init(struct hv_guestdbg *d);
 int hv_dr_alloc(struct hv_vm *vm, enum hv_dr_owner owner, enum hv_dr_type type, unsigned len, uint64_t addr,
                 int tag, struct hvk_err *err);
 void hv_dr_free(struct hv_vm *vm, int slot);
+/* Have KVM report every #BP (KVM_GUESTDBG_USE_SW_BP) while int3 software
+ * breakpoints are planted. */
+void hv_dbg_set_sw_bp(struct hv_vm *vm, bool on);
 /* Copy of a slot (for the exit path, which must not hold the lock long). */
 struct hv_dr_slot hv_dr_get(struct hv_vm *vm, int slot);
 

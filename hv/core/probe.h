@@ -9,5 +9,8 @@
 /* Does a hardware data breakpoint (a write to a watched address) stop the
  * guest with KVM_EXIT_DEBUG? false also when the probe cannot run. */
 bool hv_probe_data_breakpoints(int kvm_fd);
+/* Does KVM's own software-breakpoint support (KVM_GUESTDBG_USE_SW_BP)
+ * report an int3 as a #BP debug exit? */
+bool hv_probe_sw_breakpoints(int kvm_fd);
 
 #endif

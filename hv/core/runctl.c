@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -105,8 +106,16 @@ static int runctl_set_sw(struct hv_vm *vm, unsigned vcpu, uint64_t addr, struct 
         return hvk_err_set(err, "at most %d software breakpoints", HV_MAX_SW_BREAKPOINTS);
     }
     uint8_t *p = hv_vm_gpa_to_host(vm, gpa, 1);
-    *free_bp = (struct hv_swbp){ .used = true, .addr = addr, .gpa = gpa, .orig = *p };
-    *p = HV_SWBP_INSN;
+    uint8_t insn = vm->caps.sw_breakpoints ? HV_SWBP_INT3 : HV_SWBP_HLT;
+    static bool said;
+    if (!said && insn == HV_SWBP_HLT)
+        fprintf(stderr, "hv: %s: software breakpoints are planted hlt instructions here (KVM's own int3 support "
+                        "failed its probe): kernel code only\n", vm->name);
+    said = true;
+    *free_bp = (struct hv_swbp){ .used = true, .addr = addr, .gpa = gpa, .orig = *p, .insn = insn };
+    *p = insn;
+    if (insn == HV_SWBP_INT3)
+        hv_dbg_set_sw_bp(vm, true);
     pthread_mutex_unlock(&rc->lock);
     return 0;
 }
@@ -122,9 +131,14 @@ static int runctl_clear_sw(struct hv_vm *vm, uint64_t addr, struct hvk_err *err)
         uint8_t *p = hv_vm_gpa_to_host(vm, bp->gpa, 1);
         /* Put the byte back only if ours is still there: the guest may have
          * rewritten its code since. */
-        if (p && *p == HV_SWBP_INSN)
+        if (p && *p == bp->insn)
             *p = bp->orig;
         bp->used = false;
+        bool any_int3 = false;
+        for (unsigned k = 0; k < HV_MAX_SW_BREAKPOINTS; k++)
+            any_int3 |= rc->sw[k].used && rc->sw[k].insn == HV_SWBP_INT3;
+        if (!any_int3)
+            hv_dbg_set_sw_bp(vm, false);
         pthread_mutex_unlock(&rc->lock);
         return 0;
     }
@@ -156,6 +170,11 @@ static int runctl_protect_pages(struct hv_vm *vm, struct hvk_err *err)
 
 static int runctl_set_memwatch(struct hv_vm *vm, unsigned vcpu, uint64_t addr, unsigned len, struct hvk_err *err)
 {
+    static bool said;
+    if (!said)
+        fprintf(stderr, "hv: %s: write watchpoints make the watched page read-only here (data breakpoints failed "
+                        "their probe)\n", vm->name);
+    said = true;
     struct hv_runctl *rc = vm->runctl;
     uint64_t first, last;
     if (runctl_translate(vm, vcpu, addr, &first, err) < 0 || runctl_translate(vm, vcpu, addr + len - 1, &last, err) < 0)
@@ -344,7 +363,7 @@ bool hv_runctl_on_hlt(struct hv_vcpu *vcpu)
     bool ours = false;
     pthread_mutex_lock(&rc->lock);
     for (unsigned i = 0; i < HV_MAX_SW_BREAKPOINTS && !ours; i++)
-        ours = rc->sw[i].used && rc->sw[i].addr == at;
+        ours = rc->sw[i].used && rc->sw[i].addr == at && rc->sw[i].insn == HV_SWBP_HLT;
     pthread_mutex_unlock(&rc->lock);
     if (!ours)
         return false;
@@ -354,4 +373,35 @@ bool hv_runctl_on_hlt(struct hv_vcpu *vcpu)
     runctl_emit_stop(vcpu, HVK_STOP_SW_BREAK, at, 0);
     hv_vm_stop_async(vcpu->vm);
     return true;
+}
+
+void hv_runctl_on_int3(struct hv_vcpu *vcpu)
+{
+    struct hv_runctl *rc = vcpu->vm->runctl;
+    uint64_t at = vcpu->run->debug.arch.pc;   /* the int3's address */
+    bool ours = false;
+    if (rc) {
+        pthread_mutex_lock(&rc->lock);
+        for (unsigned i = 0; i < HV_MAX_SW_BREAKPOINTS && !ours; i++)
+            ours = rc->sw[i].used && rc->sw[i].addr == at && rc->sw[i].insn == HV_SWBP_INT3;
+        pthread_mutex_unlock(&rc->lock);
+    }
+    if (ours) {
+        runctl_emit_stop(vcpu, HVK_STOP_SW_BREAK, at, 0);
+        hv_vm_stop_async(vcpu->vm);
+        return;
+    }
+    /* The guest's own int3: deliver the #BP it would have taken without
+     * hv (KVM completes the soft exception's instruction length). */
+    struct kvm_vcpu_events ev;
+    if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) == 0) {
+        ev.exception.injected = 1;
+        ev.exception.nr = 3;
+        ev.exception.has_error_code = 0;
+        ev.exception.error_code = 0;
+        if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev) == 0)
+            return;
+    }
+    hv_vcpu_report(vcpu, "cannot give the guest its own #BP back (KVM_SET_VCPU_EVENTS failed)");
+    hv_vm_end(vcpu->vm, HV_EXIT_CRASHED);
 }

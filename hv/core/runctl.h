@@ -25,7 +25,8 @@ struct hv_vcpu;
 struct ring_producer;
 
 #define HV_MAX_SW_BREAKPOINTS 256
-#define HV_SWBP_INSN 0xf4   /* hlt */
+#define HV_SWBP_HLT  0xf4   /* hlt */
+#define HV_SWBP_INT3 0xcc   /* int3, where KVM reports it */
 
 enum hv_bp_type { HV_BP_SW = 0, HV_BP_HW, HV_BP_WATCH_WRITE, HV_BP_WATCH_ACCESS };
 
@@ -34,6 +35,7 @@ struct hv_swbp {
     uint64_t addr;     /* guest-virtual */
     uint64_t gpa;      /* where the byte was planted */
     uint8_t orig;      /* the byte it replaced */
+    uint8_t insn;      /* the byte planted: HV_SWBP_HLT or HV_SWBP_INT3 */
 };
 
 /* A write watchpoint kept by page protection: the page is a read-only
@@ -72,6 +74,9 @@ void hv_runctl_on_step(struct hv_vcpu *vcpu);
 /* A hlt exit: true when it was one of hv's software breakpoints (handled:
  * RIP moved back onto it, VM stopped); false for the guest's own hlt. */
 bool hv_runctl_on_hlt(struct hv_vcpu *vcpu);
+/* A #BP debug exit (KVM_GUESTDBG_USE_SW_BP): one of hv's int3 breakpoints
+ * stops the VM; the guest's own int3 is re-injected into the guest. */
+void hv_runctl_on_int3(struct hv_vcpu *vcpu);
 /* An MMIO exit: true when it was a write to a page hv keeps read-only for a
  * watchpoint (completed here, and the VM stopped if it hit the range). */
 bool hv_runctl_on_mmio(struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is_write, uint8_t *data);

@@ -44,6 +44,7 @@ static int vm_probe_caps(struct hv_vm *vm, struct hvk_err *err)
     if (!c->immediate_exit)
         return hvk_err_set(err, "KVM lacks KVM_CAP_IMMEDIATE_EXIT, which hv needs to stop vCPUs reliably");
     c->data_breakpoints = c->guest_debug && hv_probe_data_breakpoints(vm->kvm_fd);
+    c->sw_breakpoints = c->guest_debug && hv_probe_sw_breakpoints(vm->kvm_fd);
     return 0;
 }
 

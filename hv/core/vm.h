@@ -61,6 +61,7 @@ struct hv_caps {
     bool guest_debug;
     bool readonly_mem;
     bool data_breakpoints;  /* probed: do write watchpoints on debug registers fire? */
+    bool sw_breakpoints;    /* probed: does KVM_GUESTDBG_USE_SW_BP report int3? */
 };
 
 struct hv_vm {
