@@ -394,6 +394,45 @@ def part_writes(c):
            "a refused write changed something: %s" % vals)
 
 
+def part_writes_allowed(c):
+    """hv run --allow-write: gdb's memory and register writes land, as hv and
+    hvctl see them at the same stop."""
+    var = c.env.of("var", name="hvk_workload_counter")[0]
+    rc, out = c.gdb(["break hvk_chain_leaf", "continue", "delete", "thread 1", "maintenance flush register-cache",
+                     "set var hvk_workload_counter = 12345", "p hvk_workload_counter",
+                     "set $rax = 0x1234", "p/x $rax",
+                     "shell %s x --vcpu 0 0x%x 8 > %s" % (c.hvctl_cmd(), var["va"], c.path("x.txt")),
+                     "shell %s --json regs --vcpu 0 > %s" % (c.hvctl_cmd(), c.path("regs.json")),
+                     "detach"])
+    expect(rc == 0, "gdb exited with %d:\n%s" % (rc, out[-2000:]))
+    vals = re.findall(r"^\$\d+ = (\S+)", out, re.M)
+    expect(vals[-2:] == ["12345", "0x1234"], "gdb's writes did not land: %s\n%s" % (vals, out[-1500:]))
+    try:
+        x = open(c.path("x.txt")).read()
+        regs = json.load(open(c.path("regs.json")))
+    except (OSError, ValueError) as e:
+        expect(False, "hvctl at the stop: %s" % e)
+        return
+    expect("39 30 00 00" in x, "hvctl x does not show 12345 (0x3039) at the counter:\n%s" % x)
+    expect(regs.get("rax") == "0x1234", "hvctl regs shows rax %r, gdb wrote 0x1234" % regs.get("rax"))
+
+
+def part_dr_full(c):
+    """Fault tracing holds all four debug registers (hv run --trace
+    pf,gp,ud,de): a hardware breakpoint is refused, and the reason names
+    the registers' users; software breakpoints still work."""
+    rc, out = c.gdb(["python", "try:", "    gdb.execute('hbreak hvk_chain_leaf')",
+                     "    gdb.execute('continue')", "except gdb.error as e:", "    print('REFUSED', e)", "end",
+                     "delete", "break hvk_chain_leaf", "continue", "bt 1", "detach"])
+    expect(rc == 0, "gdb exited with %d:\n%s" % (rc, out[-2000:]))
+    expect("REFUSED" in out and "Cannot insert hardware breakpoint" in out,
+           "the hardware breakpoint was not refused:\n%s" % out[-2000:])
+    expect("hvk_chain_leaf" in out.split("REFUSED", 1)[-1], "the software breakpoint after it did not stop:\n%s" % out[-1500:])
+    log = c.env.log("hvd.log") + c.env.log("hv.log")
+    expect("all four debug registers are in use" in log and "fault tracing" in log,
+           "no clear reason for the refusal in hvd's or hv's log:\n%s" % log[-1500:])
+
+
 def part_detach(c):
     rc, out = c.gdb(["break hvk_chain_leaf", "continue", "detach"])
     expect(rc == 0 and "[Inferior 1 (Remote target) detached]" in out, "detach failed (rc %d):\n%s" % (rc, out[-2000:]))
@@ -436,7 +475,10 @@ def part_vmgone(c):
 
 PARTS = {"regs": part_regs, "break": part_break, "stepi": part_stepi, "threads": part_threads,
          "watch": part_watch, "interrupt": part_interrupt, "monitor": part_monitor, "writes": part_writes,
-         "detach": part_detach, "vmgone": part_vmgone}
+         "detach": part_detach, "vmgone": part_vmgone, "writes_allowed": part_writes_allowed,
+         "dr_full": part_dr_full}
+# hv options a part needs beyond the defaults
+PART_HV_ARGS = {"writes_allowed": ["--allow-write"], "dr_full": ["--trace", "pf,gp,ud,de"]}
 
 
 def main():
@@ -452,7 +494,7 @@ def main():
             return 77
         print("FAIL: /dev/kvm is not usable (set HVKIT_SKIP_KVM_TESTS=1 to skip on purpose)")
         return 1
-    env = Env(a.hvd, a.hv, a.hvctl, vcpus=a.vcpus)
+    env = Env(a.hvd, a.hv, a.hvctl, vcpus=a.vcpus, hv_args=PART_HV_ARGS.get(a.part, ()))
     try:
         env.start()
         PARTS[a.part](Ctx(a, env))

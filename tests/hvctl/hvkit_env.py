@@ -64,8 +64,9 @@ class Api:
 class Env:
     """hvd and one hv booting the bundled guest; a report parsed at `ready`."""
 
-    def __init__(self, hvd, hv, hvctl, vcpus=2, cmdline=None, name="guest"):
+    def __init__(self, hvd, hv, hvctl, vcpus=2, cmdline=None, name="guest", hv_args=()):
         self.hvd_bin, self.hv_bin, self.hvctl_bin = hvd, hv, hvctl
+        self.hv_args = list(hv_args)
         self.vcpus, self.cmdline, self.name = vcpus, cmdline, name
         self.dir = tempfile.mkdtemp(prefix="hvctl-e2e-")
         self.rundir = os.path.join(self.dir, "run")
@@ -92,6 +93,7 @@ class Env:
                "--console", self.console]
         if self.cmdline is not None:
             cmd += ["--cmdline", self.cmdline]
+        cmd += self.hv_args
         self.hv_log = open(os.path.join(self.dir, "hv.log"), "ab")
         self.hv = subprocess.Popen(cmd, stdout=self.hv_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + timeout
