@@ -18,10 +18,9 @@ void hvctl_render_stack(FILE *f, const struct hvctl_stackview *v, bool color)
     for (unsigned i = 0; i < v->nframes; i++)
         fprintf(f, "%3u  0x%016llx  0x%016llx  %s\n", i, (unsigned long long)v->frames[i].pc,
                 (unsigned long long)v->frames[i].frame, v->frames[i].sym[0] ? v->frames[i].sym : "?");
-    fprintf(f, "%sstop: %s%s%s%s\n", color ? C_DIM : "", v->stop, v->stop_desc[0] ? " (" : "",
-            v->stop_desc, v->stop_desc[0] ? ")" : "");
-    if (color)
-        fputs(C_OFF, f);
+    /* The colour ends before the newline, so the next line starts plain. */
+    fprintf(f, "%sstop: %s%s%s%s%s\n", color ? C_DIM : "", v->stop, v->stop_desc[0] ? " (" : "",
+            v->stop_desc, v->stop_desc[0] ? ")" : "", color ? C_OFF : "");
     if (!v->have_raw)
         return;
     fprintf(f, "\n%-18s  %-18s  %s\n", "ADDRESS", "VALUE", "TEXT SYMBOL");
