@@ -51,7 +51,6 @@ int hvctl_gdb_main(int argc, char **argv, const struct hvctl_opts *o)
         { NULL, 0, NULL, 0 },
     };
     struct hvctl_source_opts so = { 0 };
-    struct hvk_err err = { "" };
     struct hvctl_client *c;
     json_t *vms = NULL, *v, *pick = NULL;
     const char *want = NULL;
@@ -85,17 +84,10 @@ int hvctl_gdb_main(int argc, char **argv, const struct hvctl_opts *o)
         fputs(hvctl_gdb_usage, stderr);
         return hvctl_fail(HVCTL_EXIT_USAGE, "gdb takes no arguments (use --vm NAME)");
     }
-    c = hvctl_live_connect(&so, o, &err);
-    if (!c)
-        return hvctl_live_fail(&err);
-    if (hvctl_client_exec(c, "query-vms", NULL, &vms, NULL, &err) < 0) {
-        rc = hvctl_live_fail(&err);
+    c = NULL;
+    rc = hvctl_live_query_vms(&so, o, &c, &vms);
+    if (rc != HVCTL_EXIT_OK)
         goto out;
-    }
-    if (!json_is_array(vms)) {
-        rc = hvctl_fail(HVCTL_EXIT_BAD_INPUT, "bad reply from hvd: query-vms did not return an array");
-        goto out;
-    }
     json_array_foreach(vms, i, v) {
         const char *name = json_string_value(json_object_get(v, "name"));
         const char *st = json_string_value(json_object_get(v, "state"));

@@ -84,17 +84,10 @@ int hvctl_list_main(int argc, char **argv, const struct hvctl_opts *o)
         fputs(hvctl_list_usage, stderr);
         return hvctl_fail(HVCTL_EXIT_USAGE, "list takes no arguments");
     }
-    c = hvctl_live_connect(&so, o, &err);
-    if (!c)
-        return hvctl_live_fail(&err);
-    if (hvctl_client_exec(c, "query-vms", NULL, &vms, NULL, &err) < 0) {
-        rc = hvctl_live_fail(&err);
+    c = NULL;
+    rc = hvctl_live_query_vms(&so, o, &c, &vms);
+    if (rc != HVCTL_EXIT_OK)
         goto out;
-    }
-    if (!json_is_array(vms)) {
-        rc = hvctl_fail(HVCTL_EXIT_BAD_INPUT, "bad reply from hvd: query-vms did not return an array");
-        goto out;
-    }
     json_array_foreach(vms, i, v)
         if (hvctl_list_check(v, &err) < 0) {
             rc = hvctl_fail(HVCTL_EXIT_BAD_INPUT, "%s", err.msg);

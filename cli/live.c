@@ -101,3 +101,18 @@ int hvctl_live_fail(const struct hvk_err *err)
 {
     return hvctl_fail(err->code ? err->code : HVCTL_EXIT_INTERNAL, "%s", err->msg);
 }
+
+int hvctl_live_query_vms(const struct hvctl_source_opts *so, const struct hvctl_opts *g, struct hvctl_client **c,
+                         json_t **vms)
+{
+    struct hvk_err err = { "" };
+    *vms = NULL;
+    *c = hvctl_live_connect(so, g, &err);
+    if (!*c)
+        return hvctl_live_fail(&err);
+    if (hvctl_client_exec(*c, "query-vms", NULL, vms, NULL, &err) < 0)
+        return hvctl_live_fail(&err);
+    if (!json_is_array(*vms))
+        return hvctl_fail(HVCTL_EXIT_BAD_INPUT, "bad reply from hvd: query-vms did not return an array");
+    return HVCTL_EXIT_OK;
+}

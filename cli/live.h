@@ -30,5 +30,10 @@ void hvctl_live_print_json(const json_t *j);
 
 /* Print "hvctl: msg" and return err->code (HVCTL_EXIT_INTERNAL if unset). */
 int hvctl_live_fail(const struct hvk_err *err);
+/* Connect and fetch query-vms (an array). HVCTL_EXIT_OK with *c and *vms
+ * set, else the exit code after saying why; either way the caller closes
+ * *c if set and decrefs *vms. */
+int hvctl_live_query_vms(const struct hvctl_source_opts *so, const struct hvctl_opts *g, struct hvctl_client **c,
+                         json_t **vms);
 
 #endif
