@@ -1140,7 +1140,11 @@ void hvd_gdb_vm_up(struct hvd *d, struct hvd_vm *vm)
     g->lfd = fd;
     g->index = index;
     struct stat st;
-    bool fits = vm->fd_ram >= 0 && fstat(vm->fd_ram, &st) == 0 && st.st_size > 0 && vm->nram > 0;
+    /* Map guest RAM only if hv cannot shrink it under us (a SIGBUS would
+     * kill hvd): the memfd must carry F_SEAL_SHRINK. */
+    int seals = vm->fd_ram >= 0 ? fcntl(vm->fd_ram, F_GET_SEALS) : -1;
+    bool fits = seals >= 0 && (seals & F_SEAL_SHRINK) && fstat(vm->fd_ram, &st) == 0 && st.st_size > 0 &&
+                vm->nram > 0;
     for (unsigned i = 0; fits && i < vm->nram; i++)
         fits = vm->ram[i].off <= (uint64_t)st.st_size && vm->ram[i].size <= (uint64_t)st.st_size - vm->ram[i].off;
     if (fits) {

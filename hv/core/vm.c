@@ -64,12 +64,16 @@ static void vm_plan_regions(struct hv_vm *vm)
 
 static int vm_setup_memory(struct hv_vm *vm, struct hvk_err *err)
 {
-    vm->mem_fd = memfd_create("hv-guest-ram", MFD_CLOEXEC);
+    vm->mem_fd = memfd_create("hv-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (vm->mem_fd < 0)
         return hvk_err_set(err, "memfd_create: %s", strerror(errno));
     if (ftruncate(vm->mem_fd, (off_t)vm->ram_size) < 0)
         return hvk_err_set(err, "sizing guest RAM to %llu bytes: %s",
                            (unsigned long long)vm->ram_size, strerror(errno));
+    /* Guest RAM never changes size; sealed, hvd can map it without fearing
+     * a SIGBUS from a file that shrinks under it. */
+    if (fcntl(vm->mem_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+        return hvk_err_set(err, "sealing the guest RAM memfd: %s", strerror(errno));
     void *p = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
                    vm->mem_fd, 0);
     if (p == MAP_FAILED)
