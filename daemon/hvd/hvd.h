@@ -57,6 +57,7 @@ struct hvd_vm {
     struct hvd_vm *next;          /* hvd.vms (registered and gone) or hvd.hellos */
     struct hvd_watch w_sock, w_bell;
     enum hvd_vm_state state;
+    uint64_t last_stop_ns;          /* hv's time of the last debugger STOP record */
     unsigned serial;              /* for log lines before the name is known */
     uint64_t accepted_ns;         /* hello deadline */
     int sock, fd_ring, fd_bell_hvd, fd_bell_hv, fd_ram;

@@ -246,10 +246,12 @@ void hvd_req_on_reply(struct hvd *d, struct hvd_vm *vm, const struct ring_rec_hd
                        "hv sent a reply of the wrong JSON type");
         return;
     }
-    /* hv reports user pauses only by answering them: track the state here. */
+    /* hv reports user pauses only by answering them: track the state here.
+     * A RESUME answered before a debugger stop (hv's clock says so) is
+     * older news than the stop, whichever ring hvd happened to read first. */
     if (rep.cmd == RING_CMD_PAUSE)
         vm->state = HVD_VM_PAUSED;
-    else if (rep.cmd == RING_CMD_RESUME)
+    else if (rep.cmd == RING_CMD_RESUME && hdr->time_ns >= vm->last_stop_ns)
         vm->state = HVD_VM_RUNNING;
     hvd_req_finish(d, r, RING_ST_OK, v, NULL, NULL);
 }

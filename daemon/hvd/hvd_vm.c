@@ -261,8 +261,16 @@ static int hvd_vm_drain_ring(struct hvd *d, struct hvd_vm *vm, uint32_t i)
             break;
         case RING_REC_STOP:
             vm->events++;
-            if (!ctl)
+            if (!ctl) {
+                /* A debugger stop is hv's all-stop: the VM is paused until
+                 * a later RESUME is answered (hvd_req.c). */
+                if (vm->state == HVD_VM_RUNNING || vm->state == HVD_VM_PAUSED) {
+                    vm->state = HVD_VM_PAUSED;
+                    if (h.time_ns > vm->last_stop_ns)
+                        vm->last_stop_ns = h.time_ns;
+                }
                 hvd_gdb_on_stop(d, vm, i, vm->rbuf, len);
+            }
             break;
         case RING_REC_CONSOLE:
             vm->console_bytes += len;

@@ -179,8 +179,16 @@ def part_break(c):
     rc, out = c.gdb(["break hvk_chain_leaf", "continue", "echo ==BT==\\n", "bt", "echo ==END==\\n",
                      "echo ==X==\\n", "x/16gx $rsp", "echo ==END==\\n",
                      "eval \"shell %s --json x --vcpu %%d 0x%%lx 128 > %s\", $_thread - 1, $rsp" % (c.hvctl_cmd(), c.path("x.json")),
-                     "p/x $pc", "delete", "detach"])
+                     "p/x $pc", "shell %s --json list > %s" % (c.hvctl_cmd(), c.path("list.json")),
+                     "delete", "detach"])
     expect(rc == 0, "gdb exited with %d" % rc)
+    try:
+        vms = json.load(open(c.path("list.json")))
+    except (OSError, ValueError) as e:
+        vms = []
+        expect(False, "hvctl list at the breakpoint: %s" % e)
+    expect([v["state"] for v in vms if v["name"] == c.env.name] == ["paused"],
+           "at the breakpoint the VM must be listed paused: %r" % vms)
     expect(re.search(r"Thread \d+ hit Breakpoint 1, .*hvk_chain_leaf", out) or
            re.search(r"Breakpoint 1, .*hvk_chain_leaf", out), "continue did not stop at hvk_chain_leaf:\n%s" % out[-3000:])
     m = re.search(r"==BT==\n(.*?)==END==", out, re.S)
