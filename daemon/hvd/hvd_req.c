@@ -247,11 +247,14 @@ void hvd_req_on_reply(struct hvd *d, struct hvd_vm *vm, const struct ring_rec_hd
         return;
     }
     /* hv reports user pauses only by answering them: track the state here.
-     * A RESUME answered before a debugger stop (hv's clock says so) is
-     * older news than the stop, whichever ring hvd happened to read first. */
+     * A debugger stop recorded after this RESUME was sent (same monotonic
+     * clock: hv's records, hvd's send time) is newer news than its answer,
+     * whichever ring hvd happened to read first. hv writes the answer after
+     * the vCPUs already run, so the answer's own time cannot order them. */
+    uint64_t sent_ns = r->deadline_ns - HVD_TIMEOUT_NS;
     if (rep.cmd == RING_CMD_PAUSE)
         vm->state = HVD_VM_PAUSED;
-    else if (rep.cmd == RING_CMD_RESUME && hdr->time_ns >= vm->last_stop_ns)
+    else if (rep.cmd == RING_CMD_RESUME && vm->last_stop_ns < sent_ns)
         vm->state = HVD_VM_RUNNING;
     hvd_req_finish(d, r, RING_ST_OK, v, NULL, NULL);
 }
