@@ -1,5 +1,4 @@
 /* test_fault_data.c -- data-driven classification tests: tests/data/fault/<case>.json against <case>.expected. */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +8,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "golden.h"
 
 #include "fault_case.h"
 
@@ -30,17 +31,6 @@ static const struct fault_test fault_tests[] = {
 
 static const char *fault_datadir;
 
-static char *fault_read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strdup(buf);
-}
 
 static void test_fault_case(void **state)
 {
@@ -68,52 +58,20 @@ static void test_fault_case(void **state)
     if (!t->invalid && rc < 0)
         fail_msg("%s: %s", t->name, actual);
 
-    const char *regen = getenv("HVKIT_TEST_REGENERATE");
-    if (regen && !strcmp(regen, "1")) {
-        FILE *f = fopen(expected, "w");
-        assert_non_null(f);
-        fputs(actual, f);
-        assert_int_equal(fclose(f), 0);
-        free(actual);
-        return;
-    }
-    char *want = fault_read_file(expected);
-    if (!want)
-        fail_msg("%s: cannot read %s (HVKIT_TEST_REGENERATE=1 writes it)", t->name, expected);
-    if (strcmp(want, actual) != 0) {
-        print_error("--- expected %s\n%s--- actual\n%s", expected, want, actual);
-        free(want);
-        free(actual);
-        fail_msg("%s: output differs from %s", t->name, expected);
-    }
-    free(want);
+    golden_check(expected, actual);
     free(actual);
+}
+
+static const char *fault_name_at(size_t i)
+{
+    return fault_tests[i].name;
 }
 
 /* Catches a case file added to tests/data/fault but not to fault_cases.def. */
 static void test_all_listed(void **state)
 {
     (void)state;
-    DIR *d = opendir(fault_datadir);
-    assert_non_null(d);
-    struct dirent *e;
-    unsigned files = 0;
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
-            continue;
-        files++;
-        bool found = false;
-        for (size_t i = 0; i < FAULT_NTESTS; i++)
-            if (strlen(fault_tests[i].name) == n - 5 && !strncmp(fault_tests[i].name, e->d_name, n - 5))
-                found = true;
-        if (!found) {
-            closedir(d);
-            fail_msg("%s is not listed in tests/fault/fault_cases.def", e->d_name);
-        }
-    }
-    closedir(d);
-    assert_int_equal(files, FAULT_NTESTS);
+    golden_all_listed(fault_datadir, fault_name_at, FAULT_NTESTS, "tests/fault/fault_cases.def");
 }
 
 int main(int argc, char **argv)

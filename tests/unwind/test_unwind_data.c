@@ -1,5 +1,4 @@
 /* test_unwind_data.c -- data-driven unwinder tests: tests/data/unwind/<case>.json (sparse stack + registers) against <case>.expected. */
-#include <dirent.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +9,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "golden.h"
 #include <jansson.h>
 
 #include "unwind_fixture.h"
@@ -31,18 +32,6 @@ static const struct unwind_case unwind_cases[] = {
 
 static const char *unwind_datadir;
 
-static char *unwind_slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *s = malloc(1 << 20);
-    size_t n = s ? fread(s, 1, (1 << 20) - 1, f) : 0;
-    fclose(f);
-    if (s)
-        s[n] = '\0';
-    return s;
-}
 
 static uint64_t unwind_hex(json_t *v)
 {
@@ -174,46 +163,19 @@ static void unwind_run_case(void **state)
     json_decref(root);
 
     snprintf(path, sizeof path, "%s/%s.expected", unwind_datadir, c->name);
-    const char *regen = getenv("HVKIT_TEST_REGENERATE");
-    if (regen && *regen == '1') {
-        FILE *w = fopen(path, "w");
-        assert_non_null(w);
-        fputs(out.buf, w);
-        fclose(w);
-        return;
-    }
-    char *want = unwind_slurp(path);
-    if (!want)
-        fail_msg("%s: missing (HVKIT_TEST_REGENERATE=1 writes it)", path);
-    if (strcmp(want, out.buf) != 0) {
-        print_error("--- expected %s\n%s--- got\n%s", path, want, out.buf);
-        free(want);
-        fail();
-    }
-    free(want);
+    golden_check(path, out.buf);
+}
+
+
+static const char *unwind_name_at(size_t i)
+{
+    return unwind_cases[i].name;
 }
 
 static void unwind_all_listed(void **state)
 {
     (void)state;
-    DIR *d = opendir(unwind_datadir);
-    assert_non_null(d);
-    struct dirent *e;
-    unsigned found = 0;
-    while ((e = readdir(d))) {
-        size_t n = strlen(e->d_name);
-        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
-            continue;
-        found++;
-        bool listed = false;
-        for (size_t i = 0; i < UNWIND_NCASES && !listed; i++)
-            listed = strlen(unwind_cases[i].name) == n - 5 &&
-                     strncmp(unwind_cases[i].name, e->d_name, n - 5) == 0;
-        if (!listed)
-            fail_msg("%s is not listed in unwind_cases.def", e->d_name);
-    }
-    closedir(d);
-    assert_int_equal(found, UNWIND_NCASES);
+    golden_all_listed(unwind_datadir, unwind_name_at, UNWIND_NCASES, "tests/unwind/unwind_cases.def");
 }
 
 int main(int argc, char **argv)

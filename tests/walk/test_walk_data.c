@@ -1,5 +1,4 @@
 /* test_walk_data.c -- data-driven walker tests: tests/data/walk/<case>.json against <case>.expected. */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +8,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "golden.h"
 
 #include "walk_case.h"
 
@@ -30,33 +31,6 @@ static const struct walk_test walk_tests[] = {
 
 static const char *walk_datadir;
 
-static char *walk_read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *s = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = (len + 4096 + 1) * 2;
-            char *ns = realloc(s, cap);
-            if (!ns) {
-                free(s);
-                fclose(f);
-                return NULL;
-            }
-            s = ns;
-        }
-        size_t n = fread(s + len, 1, 4096, f);
-        len += n;
-        if (n < 4096)
-            break;
-    }
-    fclose(f);
-    s[len] = '\0';
-    return s;
-}
 
 static void test_walk_case(void **state)
 {
@@ -85,52 +59,20 @@ static void test_walk_case(void **state)
     if (!t->invalid && rc < 0)
         fail_msg("%s: %s", t->name, actual);
 
-    const char *regen = getenv("HVKIT_TEST_REGENERATE");
-    if (regen && !strcmp(regen, "1")) {
-        FILE *f = fopen(expected, "w");
-        assert_non_null(f);
-        fputs(actual, f);
-        assert_int_equal(fclose(f), 0);
-        free(actual);
-        return;
-    }
-    char *want = walk_read_file(expected);
-    if (!want)
-        fail_msg("%s: cannot read %s (HVKIT_TEST_REGENERATE=1 writes it)", t->name, expected);
-    if (strcmp(want, actual) != 0) {
-        print_error("--- expected %s\n%s--- actual\n%s", expected, want, actual);
-        free(want);
-        free(actual);
-        fail_msg("%s: output differs from %s", t->name, expected);
-    }
-    free(want);
+    golden_check(expected, actual);
     free(actual);
+}
+
+static const char *walk_name_at(size_t i)
+{
+    return walk_tests[i].name;
 }
 
 /* Catches a case file added to tests/data/walk but not to walk_cases.def. */
 static void test_all_listed(void **state)
 {
     (void)state;
-    DIR *d = opendir(walk_datadir);
-    assert_non_null(d);
-    struct dirent *e;
-    unsigned files = 0;
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
-            continue;
-        files++;
-        bool found = false;
-        for (size_t i = 0; i < WALK_NTESTS; i++)
-            if (strlen(walk_tests[i].name) == n - 5 && !strncmp(walk_tests[i].name, e->d_name, n - 5))
-                found = true;
-        if (!found) {
-            closedir(d);
-            fail_msg("%s is not listed in tests/walk/walk_cases.def", e->d_name);
-        }
-    }
-    closedir(d);
-    assert_int_equal(files, WALK_NTESTS);
+    golden_all_listed(walk_datadir, walk_name_at, WALK_NTESTS, "tests/walk/walk_cases.def");
 }
 
 int main(int argc, char **argv)
