@@ -16,7 +16,6 @@ struct hv_control {
     struct hv_machine *m;
     struct ring_consumer *cmd;      /* requests from hvd */
     struct ring_producer *ctl;      /* replies to hvd */
-    uint64_t served, refused;       /* counters for --stats */
 };
 
 /* Serve every request waiting in the command ring. Returns -1 only when the

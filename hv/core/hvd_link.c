@@ -249,7 +249,6 @@ static void link_read_socket(struct hv_link *l)
     json_t *err = json_object_get(msg, "error");
     if (json_is_object(json_object_get(msg, "welcome"))) {
         l->state = HV_LINK_ATTACHED;
-        l->attaches++;
         l->said_absent = false;
         l->backoff_ms = LINK_BACKOFF_MIN_MS;
         link_log(l, "attached to hvd (%s)", l->reg_path);

@@ -58,7 +58,6 @@ struct hv_link {
     unsigned backoff_ms;
     uint64_t next_attempt_ms;            /* CLOCK_MONOTONIC */
     bool said_absent;
-    uint64_t attaches;                   /* successful registrations */
 };
 
 int hv_link_init(struct hv_link *l, struct hv_machine *m, const struct hv_link_config *cfg, struct hvk_err *err);

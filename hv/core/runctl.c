@@ -58,7 +58,6 @@ static void runctl_emit_stop(struct hv_vcpu *vcpu, uint32_t reason, uint64_t pc,
     struct hv_runctl *rc = vcpu->vm->runctl;
     struct hvk_stop_rec rec = { .vcpu = vcpu->index, .reason = reason, .pc = pc, .data_addr = data_addr };
     runctl_stop_regs(vcpu, pc, &rec);
-    rc->stops++;
     if (rc->prod)
         ring_write(&rc->prod[vcpu->index], RING_REC_STOP, 0, &rec, sizeof rec, NULL);
 }

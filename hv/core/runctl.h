@@ -55,7 +55,6 @@ struct hv_runctl {
     struct hv_swbp sw[HV_MAX_SW_BREAKPOINTS];
     struct hv_memwatch watch[HV_MAX_MEM_WATCHES];
     struct ring_producer *prod;       /* [vcpu] STOP records, or NULL */
-    uint64_t stops;                   /* STOP records written */
 };
 
 void hv_runctl_init(struct hv_runctl *rc, struct ring_producer *prod);

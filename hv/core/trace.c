@@ -152,8 +152,6 @@ static int trace_arm(struct hv_trace *t, struct hvk_err *err)
         *tv = (struct hv_trace_vector){ .wanted = true, .armed = true, .slot = slot, .handler = handler,
                                         .gate_gpa = gate_gpa };
     }
-    t->idt_base = s.sregs.idt.base;
-    t->idt_limit = s.sregs.idt.limit;
     trace_update_pending(t);
     return 0;
 }

@@ -68,8 +68,6 @@ struct hv_trace {
     atomic_bool pending;                 /* a wanted vector is not armed yet */
     struct hv_trace_config cfg;
     struct hv_trace_vector vec[32];
-    uint64_t idt_base;
-    uint16_t idt_limit;
     char arm_error[256];                 /* why a wanted vector is not armed */
 
     /* Read by vCPU threads. */

@@ -13,6 +13,26 @@
 #include "vcpu.h"
 #include "vm.h"
 
+/* The smallest record of a class, for when hv cannot read more (the shape
+ * x86_fault_rec_check accepts for an unreadable frame: no walk, no stack). */
+static void record_minimal(struct hvk_fault_rec *rec, unsigned vcpu, uint16_t cls, uint8_t vector, uint64_t gpa)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->vcpu = vcpu;
+    rec->cls = cls;
+    rec->vector = vector;
+    rec->walk_level = 0xff;
+    rec->addr = rec->gpa = gpa;
+}
+
+/* The vCPU's own state as a frame: where it is now, for events that push
+ * no exception frame (stage-2 exits) or whose frame could not be read. */
+static struct x86_fault_frame record_frame_now(const struct hv_snapshot *s)
+{
+    return (struct x86_fault_frame){ .rip = s->regs.rip, .rsp = s->regs.rsp, .rflags = s->regs.rflags,
+                                     .cs = s->sregs.cs.selector, .ss = s->sregs.ss.selector };
+}
+
 /* The frame the CPU pushed on entry: [error code,] RIP, CS, RFLAGS, RSP, SS
  * (64-bit mode always pushes SS:RSP). 0 if read, -1 if the stack did not
  * translate. */
@@ -46,22 +66,15 @@ void trace_record_exception(struct hv_trace *t, struct hv_vcpu *vcpu, unsigned v
     bool has_ec = hvk_vector_has_error_code(vector);
     bool frame_ok = false;
 
-    memset(rec, 0, sizeof *rec);
     memset(&f, 0, sizeof f);
     if (hv_snapshot_at_exit(vcpu, &s, NULL) < 0) {
-        rec->vcpu = vcpu->index;
-        rec->cls = HVK_FC_EXCEPTION;
-        rec->vector = (uint8_t)vector;
-        rec->walk_level = 0xff;
+        record_minimal(rec, vcpu->index, HVK_FC_EXCEPTION, (uint8_t)vector, 0);
         return;
     }
     struct hv_gva_ctx rd = { .vm = vcpu->vm, .snap = &s, .facts = &t->facts };
     frame_ok = record_read_frame(&rd, s.regs.rsp, has_ec, &ec, &frame) == 0;
-    if (!frame_ok) {
-        /* No frame: describe the handler's own state instead. */
-        frame = (struct x86_fault_frame){ .rip = s.regs.rip, .rsp = s.regs.rsp, .rflags = s.regs.rflags,
-                                          .cs = s.sregs.cs.selector, .ss = s.sregs.ss.selector };
-    }
+    if (!frame_ok)
+        frame = record_frame_now(&s);   /* no frame: describe the handler's own state */
 
     /* CR3 is still the faulting context's: the handler has run nothing yet. */
     struct x86_fault_input in = {
@@ -89,13 +102,8 @@ void trace_record_exception(struct hv_trace *t, struct hv_vcpu *vcpu, unsigned v
             memcpy(frames, st.frames, nframes * sizeof frames[0]);
         }
     }
-    if (x86_fault_fill_record(rec, vcpu->index, &f, &frame, frames, nframes, NULL) < 0) {
-        memset(rec, 0, sizeof *rec);
-        rec->vcpu = vcpu->index;
-        rec->cls = HVK_FC_EXCEPTION;
-        rec->vector = (uint8_t)vector;
-        rec->walk_level = 0xff;
-    }
+    if (x86_fault_fill_record(rec, vcpu->index, &f, &frame, frames, nframes, NULL) < 0)
+        record_minimal(rec, vcpu->index, HVK_FC_EXCEPTION, (uint8_t)vector, 0);
 }
 
 void trace_record_mmio(struct hv_trace *t, struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is_write,
@@ -106,20 +114,14 @@ void trace_record_mmio(struct hv_trace *t, struct hv_vcpu *vcpu, uint64_t gpa, u
     struct x86_fault_frame frame = { 0 };
     uint64_t cr3 = 0, value = 0;
     if (hv_snapshot_at_exit(vcpu, &s, NULL) == 0) {
-        frame = (struct x86_fault_frame){ .rip = s.regs.rip, .rsp = s.regs.rsp, .rflags = s.regs.rflags,
-                                          .cs = s.sregs.cs.selector, .ss = s.sregs.ss.selector };
+        frame = record_frame_now(&s);
         cr3 = s.sregs.cr3;
     }
     if (len > sizeof value)
         len = sizeof value;
     memcpy(&value, data, len);
-    if (x86_fault_rec_mmio(rec, vcpu->index, cr3, &frame, gpa, len, is_write, value, NULL) < 0) {
-        memset(rec, 0, sizeof *rec);
-        rec->vcpu = vcpu->index;
-        rec->cls = HVK_FC_STAGE2_MMIO;
-        rec->vector = 0xff;
-        rec->walk_level = 0xff;
-    }
+    if (x86_fault_rec_mmio(rec, vcpu->index, cr3, &frame, gpa, len, is_write, value, NULL) < 0)
+        record_minimal(rec, vcpu->index, HVK_FC_STAGE2_MMIO, 0xff, gpa);
 }
 
 void trace_record_fault_in(struct hv_trace *t, struct hv_vcpu *vcpu, uint64_t gpa, struct hvk_fault_rec *rec)
@@ -129,16 +131,9 @@ void trace_record_fault_in(struct hv_trace *t, struct hv_vcpu *vcpu, uint64_t gp
     struct x86_fault_frame frame = { 0 };
     uint64_t cr3 = 0;
     if (hv_snapshot_take(vcpu, &s, NULL) == 0) {
-        frame = (struct x86_fault_frame){ .rip = s.regs.rip, .rsp = s.regs.rsp, .rflags = s.regs.rflags,
-                                          .cs = s.sregs.cs.selector, .ss = s.sregs.ss.selector };
+        frame = record_frame_now(&s);
         cr3 = s.sregs.cr3;
     }
-    if (x86_fault_rec_fault_in(rec, vcpu->index, cr3, &frame, gpa, NULL) < 0) {
-        memset(rec, 0, sizeof *rec);
-        rec->vcpu = vcpu->index;
-        rec->cls = HVK_FC_STAGE2_FAULT_IN;
-        rec->vector = 0xff;
-        rec->walk_level = 0xff;
-        rec->addr = rec->gpa = gpa;
-    }
+    if (x86_fault_rec_fault_in(rec, vcpu->index, cr3, &frame, gpa, NULL) < 0)
+        record_minimal(rec, vcpu->index, HVK_FC_STAGE2_FAULT_IN, 0xff, gpa);
 }
