@@ -115,6 +115,10 @@ static struct hvd_req *hvd_req_post(struct hvd *d, struct hvd_vm *vm, struct hvd
         return NULL;
     }
     uint64_t id = d->next_id++;
+    /* Taken before the request is published: hv may act on it (and a vCPU
+     * stop after it) before ring_cmd_send returns, and the RESUME-vs-STOP
+     * ordering in hvd_req_on_reply relies on sent time <= anything it caused. */
+    uint64_t sent_ns = hvd_now_ns();
     int rc = ring_cmd_send(&vm->prod, id, cmd, vcpu, text, (uint32_t)len, err);
     free(text);
     if (rc != RING_OK) {
@@ -128,7 +132,7 @@ static struct hvd_req *hvd_req_post(struct hvd *d, struct hvd_vm *vm, struct hvd
     r->slot = slot;
     r->cmd = cmd;
     r->index = index;
-    r->deadline_ns = hvd_now_ns() + HVD_TIMEOUT_NS;
+    r->deadline_ns = sent_ns + HVD_TIMEOUT_NS;
     size_t h = hvd_req_hash(d, id);
     r->hnext = d->htab[h];
     d->htab[h] = r;
