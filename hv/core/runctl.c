@@ -234,16 +234,26 @@ bool hv_runctl_on_mmio(struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is
     pthread_mutex_unlock(&rc->lock);
     if (!protected)
         return false;
-    /* Complete the access the read-only slot turned into an exit. */
-    if (is_write)
-        hv_vm_write_gpa(vcpu->vm, gpa, data, len);
-    else
+    if (!is_write) {
         hv_vm_read_gpa(vcpu->vm, gpa, data, len);
-    if (is_write && hit) {
+        return true;
+    }
+    /* All-stop: the first watched write starts the stop and lands; a write
+     * arriving once a stop has begun (another vCPU's hit, a pause) waits
+     * until this vCPU runs again, so the debugger sees exactly one write. */
+    bool first = hit && hv_vm_stop_async(vcpu->vm);
+    if (!first && hv_vm_is_stopped(vcpu->vm) && len <= sizeof vcpu->deferred_write.data) {
+        vcpu->deferred_write.pending = true;
+        vcpu->deferred_write.gpa = gpa;
+        vcpu->deferred_write.len = len;
+        memcpy(vcpu->deferred_write.data, data, len);
+        return true;
+    }
+    hv_vm_write_gpa(vcpu->vm, gpa, data, len);
+    if (first) {
         struct kvm_regs r;
         uint64_t pc = ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0 ? r.rip : 0;
         runctl_emit_stop(vcpu, HVK_STOP_WATCH_WRITE, pc, hit_gva);
-        hv_vm_stop_async(vcpu->vm);
     }
     return true;
 }
@@ -403,4 +413,15 @@ void hv_runctl_on_int3(struct hv_vcpu *vcpu)
     }
     hv_vcpu_report(vcpu, "cannot give the guest its own #BP back (KVM_SET_VCPU_EVENTS failed)");
     hv_vm_end(vcpu->vm, HV_EXIT_CRASHED);
+}
+
+void hv_runctl_replay_deferred(struct hv_vcpu *vcpu)
+{
+    uint8_t data[sizeof vcpu->deferred_write.data];
+    uint64_t gpa = vcpu->deferred_write.gpa;
+    unsigned len = vcpu->deferred_write.len;
+    memcpy(data, vcpu->deferred_write.data, len);
+    vcpu->deferred_write.pending = false;
+    if (!hv_runctl_on_mmio(vcpu, gpa, len, true, data))
+        hv_vm_write_gpa(vcpu->vm, gpa, data, len);   /* the watch was removed meanwhile */
 }

@@ -79,5 +79,8 @@ void hv_runctl_on_int3(struct hv_vcpu *vcpu);
 /* An MMIO exit: true when it was a write to a page hv keeps read-only for a
  * watchpoint (completed here, and the VM stopped if it hit the range). */
 bool hv_runctl_on_mmio(struct hv_vcpu *vcpu, uint64_t gpa, unsigned len, bool is_write, uint8_t *data);
+/* vCPU thread, before it runs again: the write deferred by an all-stop goes
+ * through the watch check now (it may stop the VM again: a new event). */
+void hv_runctl_replay_deferred(struct hv_vcpu *vcpu);
 
 #endif

@@ -13,6 +13,7 @@
 #include "cpuid.h"
 #include "guestdbg.h"
 #include "lazymem.h"
+#include "runctl.h"
 #include "trace.h"
 #include "vm.h"
 
@@ -154,6 +155,8 @@ void *hv_vcpu_thread(void *arg)
 
     while (vcpu_may_run(vcpu)) {
         struct hvk_err err = { "", 0 };
+        if (vcpu->deferred_write.pending)
+            hv_runctl_replay_deferred(vcpu);
         if (hv_vcpu_debug_sync(vcpu, &err) < 0) {
             hv_vcpu_report(vcpu, "%s", err.msg);
             hv_vm_end(vm, HV_EXIT_INTERNAL);

@@ -25,6 +25,15 @@ struct hv_vcpu {
     bool halted;                 /* halted for good; protected by vm->lock */
     _Atomic int tid;             /* the vCPU thread's kernel tid (0 before it runs) */
     uint64_t fault_ins;          /* pages this vCPU touched first (--lazy-mem) */
+    /* A write to a watched (read-only) page that reached hv while an
+     * all-stop was starting: applied before this vCPU next runs, so no
+     * write lands while a debugger looks at a stopped VM. */
+    struct {
+        bool pending;
+        uint64_t gpa;
+        unsigned len;
+        uint8_t data[8];
+    } deferred_write;
     /* Guest debugging (guestdbg.c); touched only by this vCPU's thread. */
     unsigned dbg_applied;        /* vm->dbg.generation last applied */
     bool dbg_dirty;              /* per-vCPU state changed: re-apply */

@@ -341,7 +341,15 @@ void hv_vm_pause(struct hv_vm *vm)
     pthread_mutex_unlock(&vm->lock);
 }
 
-void hv_vm_stop_async(struct hv_vm *vm)
+bool hv_vm_is_stopped(struct hv_vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    bool stopped = vm->stopped;
+    pthread_mutex_unlock(&vm->lock);
+    return stopped;
+}
+
+bool hv_vm_stop_async(struct hv_vm *vm)
 {
     pthread_mutex_lock(&vm->lock);
     bool first = !vm->stopped;
@@ -354,6 +362,7 @@ void hv_vm_stop_async(struct hv_vm *vm)
     pthread_mutex_unlock(&vm->lock);
     if (first)
         vm_kick_all(vm);
+    return first;
 }
 
 void hv_vm_wait_parked(struct hv_vm *vm)

@@ -129,8 +129,11 @@ int hv_vm_join(struct hv_vm *vm);
 void hv_vm_pause(struct hv_vm *vm);
 void hv_vm_resume(struct hv_vm *vm);
 /* All-stop (debuggers, `pause`): stop every vCPU without waiting; safe from
- * a vCPU thread, which then parks itself. Idempotent. */
-void hv_vm_stop_async(struct hv_vm *vm);
+ * a vCPU thread, which then parks itself. Idempotent; true for the call
+ * that started the stop. */
+bool hv_vm_stop_async(struct hv_vm *vm);
+/* Is an all-stop in force (or starting)? */
+bool hv_vm_is_stopped(struct hv_vm *vm);
 /* Wait until every vCPU thread is parked (after hv_vm_stop_async). Not from
  * a vCPU thread. */
 void hv_vm_wait_parked(struct hv_vm *vm);
